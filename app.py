@@ -1,0 +1,36 @@
+"""CarStudio: one Gradio app, one tab per GAN method for assisted car design."""
+
+from __future__ import annotations
+
+from spaces.common import DELETE_CACHE, configure_queue, launch_kwargs
+
+import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
+
+from carstudio.hub import ModelUnavailable  # noqa: E402
+from spaces import singan  # noqa: E402
+
+# (tab title, create_demo) in the order shown; a tab appears only when its method is trained.
+TABS = [
+    ("SinGAN paint-to-car", singan.create_demo),
+]
+
+INTRO = """# CarStudio
+GAN tools for assisted car design. Every model here was trained on this project's own renders of
+free 3D car models (TORCS and Trigger Rally, Free Art License / GPL-2+); see the README for data,
+licences and how to train each model."""
+
+
+def build_demo() -> gr.Blocks:
+    with gr.Blocks(title="CarStudio", delete_cache=DELETE_CACHE) as demo:
+        gr.Markdown(INTRO)
+        for title, create in TABS:
+            with gr.Tab(title):
+                try:
+                    create()
+                except ModelUnavailable as error:  # this tab only; the others keep working
+                    gr.Markdown(f"**{title} is unavailable:** {error}")
+    return configure_queue(demo)
+
+
+if __name__ == "__main__":
+    build_demo().launch(**launch_kwargs())

@@ -1,0 +1,1 @@
+"""Losses as small pure functions, one family per file."""

@@ -1,0 +1,76 @@
+"""SinGAN inference: random samples and paint-to-image from one trained reference car."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from carstudio.hub import load_pretrained
+from carstudio.imaging import kmeans_colors, pil_to_tensor, quantize_to, tensor_to_pil
+from carstudio.models.singan import SinGANGenerator
+
+PALETTE_SIZE = 8
+
+
+class SinGANPipeline:
+    """`pipe(seed=..)` samples from noise; `pipe(painting=img, inject_scale=n, seed=..)` turns a
+    painting into a car of the reference's style. The painting is stretched to the reference
+    frame; colours must follow the reference's (offer `palette`, or set quantize=True)."""
+
+    def __init__(self, generator: SinGANGenerator):
+        self.generator = generator.eval()
+        reference = self.reference_image()
+        pixels = np.asarray(reference, dtype=np.float32).reshape(-1, 3)
+        self.palette = kmeans_colors(pixels, PALETTE_SIZE, seed=0).round().clip(0, 255).astype(np.uint8)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path) -> "SinGANPipeline":
+        path = Path(name_or_path)
+        if path.is_dir():
+            return cls(SinGANGenerator.from_pretrained(path))
+        return cls(load_pretrained(SinGANGenerator, str(name_or_path)))
+
+    @property
+    def num_scales(self) -> int:
+        return self.generator.num_scales
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(height, width) of the outputs."""
+        return self.generator.sizes[-1]
+
+    def reference_image(self) -> Image.Image:
+        return tensor_to_pil(self.generator.reference)[0]
+
+    def palette_hex(self) -> list[str]:
+        return ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in self.palette]
+
+    def prepare_painting(self, painting: Image.Image, quantize: bool) -> Image.Image:
+        height, width = self.size
+        painting = painting.convert("RGB").resize((width, height), Image.BILINEAR)
+        if quantize:
+            painting = Image.fromarray(quantize_to(np.asarray(painting), self.palette))
+        return painting
+
+    @torch.inference_mode()
+    def __call__(
+        self,
+        num_images: int = 1,
+        seed: int = 0,
+        painting: Image.Image | None = None,
+        inject_scale: int | None = None,
+        quantize: bool = False,
+        size_multiplier: tuple[float, float] = (1.0, 1.0),
+    ) -> list[Image.Image]:
+        generator = torch.Generator().manual_seed(seed)
+        if painting is None:
+            images = self.generator(num_images, generator, size_multiplier=size_multiplier)
+            return tensor_to_pil(images)
+        if inject_scale is None:
+            inject_scale = max(1, self.num_scales // 2)
+        start = pil_to_tensor(self.prepare_painting(painting, quantize))
+        images = self.generator(num_images, generator, start_scale=inject_scale, start_image=start)
+        return tensor_to_pil(images)

@@ -1,0 +1,66 @@
+"""What every tab shares: environment defaults, error mapping, seeds, launch settings."""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+APP_DIR = Path(__file__).resolve().parent.parent
+TEMP_DIR = APP_DIR / ".gradio_tmp"
+
+# Before gradio is imported: no analytics, no hub look-ups unless a model is pointed at the hub,
+# and temp files in the app's own folder (cleaned by Blocks(delete_cache=...)).
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+if not any(k.startswith("CARSTUDIO_HUB_") for k in os.environ):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR))
+
+import gradio as gr  # noqa: E402
+
+from carstudio.hub import ModelUnavailable  # noqa: E402
+from carstudio.inputs import InvalidInput  # noqa: E402
+
+MAX_SEED = 2**31 - 1
+MAX_FILE_SIZE = "20mb"
+QUEUE_SIZE = 32
+# Delete files Gradio cached for outputs/uploads every 10 min once they are an hour old.
+DELETE_CACHE = (600, 3600)
+
+
+def user_errors(fn):
+    """Turn the errors a person can act on into gr.Error (shown in the UI, AppError in the
+    client) and keep the server serving on anything else with a generic message."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except (InvalidInput, ModelUnavailable) as error:
+            raise gr.Error(str(error)) from error
+        except MemoryError as error:
+            raise gr.Error("Out of memory for this request: try fewer or smaller images.") from error
+
+    return wrapper
+
+
+def seed_slider(label: str = "Seed", value: int = 0) -> gr.Slider:
+    return gr.Slider(0, MAX_SEED, value=value, step=1, label=label)
+
+
+def launch_kwargs() -> dict:
+    """127.0.0.1 locally; 0.0.0.0 on a Hugging Face Space (which sets SPACE_ID)."""
+    on_space = bool(os.environ.get("SPACE_ID"))
+    return dict(
+        server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_space else "127.0.0.1"),
+        max_file_size=MAX_FILE_SIZE,
+        footer_links=["api"],
+    )
+
+
+def configure_queue(demo: gr.Blocks) -> gr.Blocks:
+    # Two CPU cores: one model request at a time is fastest for everyone.
+    return demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)

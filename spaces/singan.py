@@ -1,0 +1,183 @@
+"""SinGAN paint-to-car tab: paint on a Sketchpad, a single-image GAN turns it into a car."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from spaces.common import TEMP_DIR, configure_queue, launch_kwargs, seed_slider, user_errors
+
+import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
+import numpy as np  # noqa: E402
+from PIL import Image, ImageFilter  # noqa: E402
+
+from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
+from carstudio.imaging import quantize_to  # noqa: E402
+from carstudio.inputs import check_choice, check_number, downscale_to, open_image, sketch_colors  # noqa: E402
+from carstudio.pipelines.singan import SinGANPipeline  # noqa: E402
+from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunner  # noqa: E402
+from carstudio.train.singan import train_to_directory  # noqa: E402
+
+MODEL_PREFIX = "singan-"
+MAX_SAMPLES = 8
+TRAIN_PRESET = "fast"
+TRAIN_TIMEOUT_S = 30 * 60
+SESSION_TTL_S = 3600
+TRAINING = SingleJobRunner("Another car is being trained right now (one at a time on this machine): "
+                           "please try again in a few minutes.")
+
+
+def shipped_models() -> dict[str, LazyModel[SinGANPipeline]]:
+    names = sorted(p.name for p in WEIGHTS_DIR.glob(MODEL_PREFIX + "*") if p.is_dir())
+    return {name: LazyModel(lambda n=name: SinGANPipeline.from_pretrained(n), lambda p: p(1, seed=0))
+            for name in names}
+
+
+def starter_painting(pipe: SinGANPipeline) -> Image.Image:
+    """The reference flattened to its palette: a painting the user can edit instead of a blank
+    canvas, already in the colours the model understands."""
+    flat = quantize_to(np.asarray(pipe.reference_image()), pipe.palette)
+    return Image.fromarray(flat).filter(ImageFilter.ModeFilter(5))
+
+
+def palette_html(pipe: SinGANPipeline) -> str:
+    swatches = "".join(
+        f'<span title="{c}" style="display:inline-block;width:28px;height:28px;margin:2px;'
+        f'border:1px solid #888;background:{c}"></span>' for c in pipe.palette_hex())
+    return f"<div>Palette of this car (the brush offers these colours): {swatches}</div>"
+
+
+def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> gr.Blocks:
+    models = shipped_models() if models is None else models
+    if not models:
+        raise ModelUnavailable("No SinGAN reference car is installed under weights/singan-*.")
+    default = next(iter(models))
+
+    def pipeline(name: str, session_models: dict) -> SinGANPipeline:
+        if name in session_models:
+            return session_models[name]
+        check_choice(name, "Reference car", list(models))
+        return models[name].get()
+
+    @user_errors
+    def show_reference(name: str, session_models: dict):
+        pipe = pipeline(name, session_models)
+        painting = starter_painting(pipe)
+        return (
+            pipe.reference_image(),
+            palette_html(pipe),
+            gr.Sketchpad(value={"background": painting, "layers": [], "composite": painting},
+                         brush=gr.Brush(colors=pipe.palette_hex(), default_color=pipe.palette_hex()[0])),
+            gr.Slider(maximum=pipe.num_scales - 1, value=min(pipe.num_scales - 1, max(1, pipe.num_scales // 2))),
+        )
+
+    @user_errors
+    def paint(name, sketch, inject_scale, num_samples, seed, quantize, session_models, progress=gr.Progress()):
+        pipe = pipeline(name, session_models)
+        scale = check_number(inject_scale, "Injection scale", low=1, high=pipe.num_scales - 1, integer=True)
+        count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
+        seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
+        painting = downscale_to(sketch_colors(sketch), 1024)
+        progress(0.1, desc="Generating")
+        return pipe(count, seed=seed, painting=painting, inject_scale=scale, quantize=bool(quantize))
+
+    @user_errors
+    def sample(name, num_samples, seed, width_scale, session_models):
+        pipe = pipeline(name, session_models)
+        count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
+        seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
+        stretch = check_number(width_scale, "Width scale", low=0.5, high=2.0)
+        return pipe(count, seed=seed, size_multiplier=(1.0, stretch))
+
+    @user_errors
+    def train(upload, session_models, request: gr.Request, progress=gr.Progress()):
+        image = downscale_to(open_image(upload), 1024)
+        owner = request.session_hash or "api"
+        out_dir = Path(tempfile.mkdtemp(prefix="singan-train-", dir=TEMP_DIR))
+        try:
+            try:
+                for fraction, message in TRAINING.run(
+                    owner, train_to_directory, (np.asarray(image), TRAIN_PRESET, str(out_dir), 1),
+                    timeout_seconds=TRAIN_TIMEOUT_S,
+                ):
+                    progress(fraction, desc=message)
+            except (JobBusy, JobCancelled, JobFailed) as error:
+                raise gr.Error(str(error)) from error
+            pipe = SinGANPipeline.from_pretrained(out_dir)
+        finally:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        name = f"your car {len(session_models) + 1} ({uuid.uuid4().hex[:4]})"
+        session_models = {**session_models, name: pipe}
+        choices = list(session_models) + list(models)
+        return (session_models, gr.Dropdown(choices=choices, value=name),
+                f"Trained **{name}**: it is selected above and lives only in this session.")
+
+    def cancel(request: gr.Request):
+        asked = TRAINING.cancel(request.session_hash or "api")
+        return "Cancelling…" if asked else "No training job of yours is running."
+
+    with gr.Blocks() as demo:
+        gr.Markdown(
+            "### SinGAN paint-to-car\nA single-image GAN learned the patches of one reference car at "
+            "every scale. Paint a rough car in the reference's colours: the painting is injected at the "
+            "chosen scale (coarser = more freedom, finer = closer to your painting) and the finer scales "
+            "add the reference's details.")
+        session_models = gr.State({}, time_to_live=SESSION_TTL_S)
+        with gr.Row():
+            car = gr.Dropdown(list(models), value=default, label="Reference car", scale=1)
+            reference = gr.Image(label="Reference (training image)", interactive=False, scale=1, height=180)
+        palette = gr.HTML()
+        with gr.Tab("Paint"):
+            with gr.Row():
+                with gr.Column():
+                    sketch = gr.Sketchpad(label="Painting", type="filepath", image_mode="RGBA",
+                                          elem_id="singan-sketchpad", canvas_size=(500, 300))
+                    with gr.Row():
+                        inject = gr.Slider(1, 7, value=4, step=1, label="Injection scale")
+                        count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
+                    with gr.Row():
+                        seed = seed_slider()
+                        quantize = gr.Checkbox(True, label="Snap colours to the palette")
+                    paint_button = gr.Button("Generate from painting", variant="primary", elem_id="singan-paint")
+                paint_gallery = gr.Gallery(label="Results", columns=2, elem_id="singan-results")
+        with gr.Tab("Random samples"):
+            with gr.Row():
+                with gr.Column():
+                    sample_count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
+                    sample_seed = seed_slider()
+                    width_scale = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Width scale")
+                    sample_button = gr.Button("Sample", variant="primary")
+                sample_gallery = gr.Gallery(label="Random samples", columns=2)
+            gr.Markdown("Random samples keep the reference's patches but not its global shape: as the "
+                        "seed paper found, SinGAN does not invent coherent new cars from noise alone.")
+        with gr.Tab("Train on your car"):
+            gr.Markdown(
+                f"Upload a side view of a car on a plain background. Training uses the fast mode (about "
+                f"10 minutes here); one job runs at a time. **Your model and upload stay in this browser "
+                f"session only and are deleted when it ends (or after {SESSION_TTL_S // 60} minutes); "
+                f"nothing is kept across sessions or restarts.**")
+            with gr.Row():
+                upload = gr.Image(label="Your car", type="filepath", sources=["upload"], height=220)
+                with gr.Column():
+                    train_button = gr.Button("Train", variant="primary")
+                    cancel_button = gr.Button("Cancel training")
+                    train_status = gr.Markdown()
+
+        demo.load(show_reference, [car, session_models], [reference, palette, sketch, inject],
+                  api_name=False)
+        car.change(show_reference, [car, session_models], [reference, palette, sketch, inject],
+                   api_name="singan_reference")
+        paint_button.click(paint, [car, sketch, inject, count, seed, quantize, session_models], paint_gallery,
+                           api_name="singan_paint")
+        sample_button.click(sample, [car, sample_count, sample_seed, width_scale, session_models],
+                            sample_gallery, api_name="singan_sample")
+        train_button.click(train, [upload, session_models], [session_models, car, train_status],
+                           api_name="singan_train", concurrency_limit=None)
+        cancel_button.click(cancel, None, train_status, api_name="singan_cancel", concurrency_limit=None)
+    return demo
+
+
+if __name__ == "__main__":
+    configure_queue(create_demo()).launch(**launch_kwargs())

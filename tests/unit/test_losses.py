@@ -1,0 +1,71 @@
+import math
+
+import numpy as np
+import ot
+import pytest
+import torch
+
+from carstudio.losses.adversarial import d_hinge, d_wasserstein, g_hinge, g_wasserstein, gradient_penalty
+from carstudio.losses.sinkhorn import (
+    cosine_cost,
+    position_cost,
+    sinkhorn_cost,
+    sinkhorn_divergence,
+    sinkhorn_plan,
+)
+
+
+def test_wasserstein_and_hinge_on_known_scores():
+    real, fake = torch.tensor([1.0, 3.0]), torch.tensor([-1.0, 0.5])
+    assert d_wasserstein(real, fake).item() == pytest.approx(-0.25 - 2.0)
+    assert g_wasserstein(fake).item() == pytest.approx(0.25)
+    # relu(1 - [1, 3]) = [0, 0]; relu(1 + [-1, .5]) = [0, 1.5]
+    assert d_hinge(real, fake).item() == pytest.approx(0.75)
+    assert g_hinge(fake).item() == pytest.approx(0.25)
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    # critic(x) = sum(w * x) has gradient w everywhere: penalty = (||w|| - 1)^2
+    w = torch.full((1, 2, 2, 2), 0.5)
+    critic = lambda x: (x * w).flatten(1).sum(1)  # noqa: E731
+    real, fake = torch.randn(3, 2, 2, 2), torch.randn(3, 2, 2, 2)
+    expected = (w.norm().item() - 1.0) ** 2
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("n,m,eps", [(5, 7, 0.1), (20, 12, 0.05), (30, 30, 0.5)])
+def test_sinkhorn_matches_pot(n, m, eps):
+    gen = torch.Generator().manual_seed(n)
+    x, y = torch.randn(n, 4, generator=gen, dtype=torch.float64), torch.randn(m, 4, generator=gen, dtype=torch.float64)
+    cost = cosine_cost(x, y)
+    a, b = np.full(n, 1 / n), np.full(m, 1 / m)
+    plan_pot = ot.sinkhorn(a, b, cost.numpy(), reg=eps, method="sinkhorn_log", numItermax=5000, stopThr=1e-12)
+    plan = sinkhorn_plan(cost, eps=eps, iterations=2000)
+    np.testing.assert_allclose(plan.numpy(), plan_pot, atol=1e-8)
+    assert sinkhorn_cost(cost, eps, 2000).item() == pytest.approx(float((plan_pot * cost.numpy()).sum()), abs=1e-8)
+
+
+def test_sinkhorn_plan_has_uniform_marginals_and_gradients():
+    x = torch.randn(6, 3, requires_grad=True)
+    y = torch.randn(9, 3)
+    plan = sinkhorn_plan(cosine_cost(x, y), eps=0.1, iterations=200)
+    torch.testing.assert_close(plan.sum(1), torch.full((6,), 1 / 6), atol=1e-4, rtol=0)
+    torch.testing.assert_close(plan.sum(0), torch.full((9,), 1 / 9), atol=1e-6, rtol=0)
+    sinkhorn_cost(cosine_cost(x, y)).backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_divergence_is_zero_for_identical_clouds_and_positive_otherwise():
+    x = torch.randn(16, 8)
+    assert sinkhorn_divergence(x, x.clone()).item() == pytest.approx(0.0, abs=1e-5)
+    assert sinkhorn_divergence(x, -x).item() > 0.1
+
+
+def test_cosine_and_position_costs():
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    np.testing.assert_allclose(cosine_cost(x, x).numpy(), [[0, 1], [1, 0]], atol=1e-6)
+    pos = torch.tensor([[0.0, 0.0], [10.0, 20.0]])
+    cost = position_cost(pos, pos, extent=(10.0, 20.0))
+    assert cost[0, 1].item() == pytest.approx(0.5 * (1.0 + 1.0))
+    assert cost[1, 0].item() == cost[0, 1].item()
+    assert math.isclose(cost[0, 0].item(), 0.0)
