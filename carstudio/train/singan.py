@@ -82,6 +82,9 @@ PRESETS: dict[str, dict] = {
         max_size=128, scale_factor=0.7, nfc=32, nfc_double_every=0, num_layers=4,
         iterations=400, g_steps=2, d_steps=2, train_depth=3, lr_scale=0.1, lr_drop_at=0.8,
     ),
+    # A few seconds end to end: for smoke tests of the training paths, not for use.
+    "smoke": dict(max_size=48, min_size=20, nfc=8, nfc_double_every=0, num_layers=3, iterations=3,
+                  g_steps=1, d_steps=1),
 }
 
 

@@ -27,7 +27,7 @@ from carstudio.inputs import (
     sketch_strokes,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 # --- fixtures -------------------------------------------------------------------------------
