@@ -111,3 +111,11 @@ class LazyModel(Generic[T]):
                         self._warm_up(value)
                     self._value = value
         return self._value
+
+
+def write_model_card(directory: Path, body: str) -> Path:
+    """Write `directory/README.md`: `body` (data, licences, command, metrics) followed by the
+    checksum list that `verify_checksums` checks at load time."""
+    card = directory / CARD_NAME
+    card.write_text(body.rstrip() + "\n\n## Files\n\n" + checksum_lines(directory) + "\n", encoding="utf-8")
+    return card

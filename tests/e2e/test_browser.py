@@ -1,0 +1,53 @@
+"""A person's path in headless Chromium: open the app, paint on the SinGAN tab, get cars back."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from spaces.singan import shipped_models
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not shipped_models(), reason="no SinGAN weights under weights/singan-*"),
+]
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def page():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        yield page
+        browser.close()
+
+
+def test_paint_on_the_sketchpad_and_get_cars(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="SinGAN paint-to-car").click()
+    pad = page.locator("#singan-sketchpad")
+    pad.wait_for()
+    page.wait_for_timeout(1500)  # the starter painting loads into the canvas
+    pad.locator('button[aria-label="Brush"]').first.click()
+    box = pad.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] * 0.3, y, steps=3)
+    page.mouse.up()
+    page.locator("#singan-paint").click()
+    images = page.locator("#singan-results img")
+    images.first.wait_for(timeout=60_000)
+    assert images.count() >= 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_singan.png"), full_page=True)
+    assert page.locator(".toast-body.error").count() == 0

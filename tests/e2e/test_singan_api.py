@@ -1,0 +1,113 @@
+"""The SinGAN tab's endpoints through gradio_client, good and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from gradio_client.exceptions import AppError
+from PIL import Image
+
+from spaces.singan import shipped_models
+from tests.e2e.conftest import gallery_paths
+
+CAR = next(iter(shipped_models()), None)
+pytestmark = pytest.mark.skipif(CAR is None, reason="no SinGAN weights under weights/singan-*")
+
+
+def pixels(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def editor_value(path):
+    return {"background": handle_file(path), "layers": [], "composite": handle_file(path)}
+
+
+def test_reference_returns_image_palette_and_starter_painting(client):
+    reference, palette, sketch, scale = client.predict(CAR, api_name="/singan_reference")
+    assert pixels(reference).shape[2] == 3
+    assert palette.count("background:#") >= 4
+    assert pixels(sketch["composite"]).shape[:2] == pixels(reference).shape[:2]
+
+
+def test_sample_is_reproducible_from_its_seed(client):
+    first = gallery_paths(client.predict(CAR, 2, 11, 1.0, api_name="/singan_sample"))
+    again = gallery_paths(client.predict(CAR, 2, 11, 1.0, api_name="/singan_sample"))
+    other = gallery_paths(client.predict(CAR, 2, 12, 1.0, api_name="/singan_sample"))
+    assert len(first) == 2
+    assert np.array_equal(pixels(first[0]), pixels(again[0]))
+    assert not np.array_equal(pixels(first[0]), pixels(other[0]))
+    wide = gallery_paths(client.predict(CAR, 1, 11, 1.5, api_name="/singan_sample"))
+    assert pixels(wide[0]).shape[1] > pixels(first[0]).shape[1]
+
+
+def test_paint_turns_the_starter_painting_into_cars(client):
+    _, _, sketch, scale = client.predict(CAR, api_name="/singan_reference")
+    results = gallery_paths(client.predict(CAR, editor_value(sketch["composite"]), scale, 3, 5, True,
+                                           api_name="/singan_paint"))
+    assert len(results) == 3
+    painting = pixels(sketch["composite"]).astype(float)
+    out = pixels(results[0]).astype(float)
+    # the output follows the painting's layout: closer to it than to a flipped painting
+    assert np.abs(out - painting).mean() < np.abs(out - painting[:, ::-1]).mean()
+
+
+def test_paint_accepts_a_painting_of_another_size(client, tmp_path):
+    path = tmp_path / "small.png"
+    Image.new("RGB", (90, 40), (200, 30, 30)).save(path)
+    results = gallery_paths(client.predict(CAR, editor_value(path), 3, 1, 0, False, api_name="/singan_paint"))
+    assert len(results) == 1
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (dict(sketch=None), "empty"),
+        (dict(seed=math.nan), "Seed"),
+        (dict(seed=-1), "Seed"),
+        (dict(count=100), "Number of samples"),
+        (dict(scale=99), "Injection scale"),
+        (dict(car="no-such-car"), "Reference car"),
+    ],
+)
+def test_paint_bad_input_gets_a_clear_error_and_the_app_keeps_serving(client, tmp_path, args, message):
+    path = tmp_path / "p.png"
+    Image.new("RGB", (60, 40), (20, 20, 20)).save(path)
+    call = dict(car=CAR, sketch=editor_value(path), scale=2, count=1, seed=0, quantize=True)
+    call.update(args)
+    sketch = call["sketch"] if call["sketch"] is not None else {"background": None, "layers": [], "composite": None}
+    with pytest.raises(AppError, match=message):
+        client.predict(call["car"], sketch, call["scale"], call["count"], call["seed"], call["quantize"],
+                       api_name="/singan_paint")
+    assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, api_name="/singan_sample"))) == 1
+
+
+def test_train_on_your_car_makes_a_session_model(client, tmp_path):
+    path = tmp_path / "mycar.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 100, 3), dtype=np.uint8)).save(path)
+    _, dropdown, status = client.predict(handle_file(str(path)), api_name="/singan_train")
+    name = dropdown if isinstance(dropdown, str) else dropdown["value"]
+    assert name.startswith("your car") and "only in this session" in status
+    assert len(gallery_paths(client.predict(name, 1, 0, 1.0, api_name="/singan_sample"))) == 1
+
+
+def test_train_refuses_non_images(client, tmp_path):
+    path = tmp_path / "fake.png"
+    path.write_bytes(b"this is not a picture")
+    with pytest.raises(AppError, match="not an image"):
+        client.predict(handle_file(str(path)), api_name="/singan_train")
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (1, 1)).save(tiny)
+    with pytest.raises(AppError):
+        client.predict(handle_file(str(tiny)), api_name="/singan_train")
+
+
+def test_session_models_are_private(client, app_url, tmp_path):
+    from gradio_client import Client
+
+    other = Client(app_url, verbose=False, download_files=str(tmp_path))
+    with pytest.raises(AppError, match="Reference car"):
+        other.predict("your car 1 (0000)", 1, 0, 1.0, api_name="/singan_sample")
