@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import gradio as gr  # noqa: E402
 from carstudio.hub import ModelUnavailable  # noqa: E402
 from carstudio.inputs import InvalidInput  # noqa: E402
 
+LOG = logging.getLogger("carstudio")
 MAX_SEED = 2**31 - 1
 MAX_FILE_SIZE = "20mb"
 QUEUE_SIZE = 32
@@ -31,7 +33,8 @@ DELETE_CACHE = (600, 3600)
 
 def user_errors(fn):
     """Turn the errors a person can act on into gr.Error (shown in the UI, AppError in the
-    client) and keep the server serving on anything else with a generic message."""
+    client); anything unexpected is logged with its traceback and answered with a short message
+    that leaks no internals. The server keeps serving either way."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -43,6 +46,10 @@ def user_errors(fn):
             raise gr.Error(str(error)) from error
         except MemoryError as error:
             raise gr.Error("Out of memory for this request: try fewer or smaller images.") from error
+        except Exception as error:
+            LOG.exception("request failed in %s", fn.__name__)
+            raise gr.Error(f"Sorry, this request failed ({type(error).__name__}); "
+                           "the app is still running, please try again.") from error
 
     return wrapper
 
@@ -57,6 +64,10 @@ def launch_kwargs() -> dict:
     return dict(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_space else "127.0.0.1"),
         max_file_size=MAX_FILE_SIZE,
+        # Our handlers only raise gr.Error (see user_errors); what else reaches the user comes
+        # from Gradio's own input checks (slider bounds, unreadable uploads), whose messages
+        # name the input and the problem.
+        show_error=True,
         footer_links=["api"],
     )
 

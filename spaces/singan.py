@@ -23,6 +23,7 @@ from carstudio.train.singan import train_to_directory  # noqa: E402
 
 MODEL_PREFIX = "singan-"
 MAX_SAMPLES = 8
+CANVAS_WIDTH = 600
 # The Train tab's preset; CARSTUDIO_SINGAN_TRAIN_PRESET=smoke makes it seconds long (tests).
 TRAIN_PRESET = os.environ.get("CARSTUDIO_SINGAN_TRAIN_PRESET", "fast")
 TRAIN_TIMEOUT_S = 30 * 60
@@ -41,7 +42,10 @@ def starter_painting(pipe: SinGANPipeline) -> Image.Image:
     """The reference flattened to its palette: a painting the user can edit instead of a blank
     canvas, already in the colours the model understands."""
     flat = quantize_to(np.asarray(pipe.reference_image()), pipe.palette)
-    return Image.fromarray(flat).filter(ImageFilter.ModeFilter(5))
+    painting = Image.fromarray(flat).filter(ImageFilter.ModeFilter(5))
+    # shown at a comfortable drawing size; the pipeline resizes paintings to the model's size
+    zoom = max(1, CANVAS_WIDTH // painting.width)
+    return painting.resize((painting.width * zoom, painting.height * zoom), Image.NEAREST)
 
 
 def palette_html(pipe: SinGANPipeline) -> str:
@@ -71,8 +75,9 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
             pipe.reference_image(),
             palette_html(pipe),
             gr.Sketchpad(value={"background": painting, "layers": [], "composite": painting},
-                         brush=gr.Brush(colors=pipe.palette_hex(), default_color=pipe.palette_hex()[0])),
+                         brush=gr.Brush(colors=pipe.palette_hex(), default_color=pipe.body_color_hex())),
             gr.Slider(maximum=pipe.num_scales - 1, value=min(pipe.num_scales - 1, max(1, pipe.num_scales // 2))),
+            gr.Slider(maximum=pipe.num_scales - 1),
         )
 
     @user_errors
@@ -86,12 +91,13 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         return pipe(count, seed=seed, painting=painting, inject_scale=scale, quantize=bool(quantize))
 
     @user_errors
-    def sample(name, num_samples, seed, width_scale, session_models):
+    def sample(name, num_samples, seed, width_scale, start_scale, session_models):
         pipe = pipeline(name, session_models)
         count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
         seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
         stretch = check_number(width_scale, "Width scale", low=0.5, high=2.0)
-        return pipe(count, seed=seed, size_multiplier=(1.0, stretch))
+        start = check_number(start_scale, "Start scale", low=0, high=pipe.num_scales - 1, integer=True)
+        return pipe(count, seed=seed, size_multiplier=(1.0, stretch), start_scale=start)
 
     @user_errors
     def train(upload, session_models, request: gr.Request, progress=gr.Progress()):
@@ -128,14 +134,17 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
             "add the reference's details.")
         session_models = gr.State({}, time_to_live=SESSION_TTL_S)
         with gr.Row():
-            car = gr.Dropdown(list(models), value=default, label="Reference car", scale=1)
-            reference = gr.Image(label="Reference (training image)", interactive=False, scale=1, height=180)
+            # custom values: models trained in this session are not in the static choices
+            car = gr.Dropdown(list(models), value=default, label="Reference car", scale=1,
+                              allow_custom_value=True)
+            reference = gr.Image(label="Reference (training image)", interactive=False, scale=1, height=180,
+                                 format="png")
         palette = gr.HTML()
         with gr.Tab("Paint"):
             with gr.Row():
                 with gr.Column():
                     sketch = gr.Sketchpad(label="Painting", type="filepath", image_mode="RGBA",
-                                          elem_id="singan-sketchpad", canvas_size=(500, 300))
+                                          elem_id="singan-sketchpad", canvas_size=(CANVAS_WIDTH, 360), format="png")
                     with gr.Row():
                         inject = gr.Slider(1, 7, value=4, step=1, label="Injection scale")
                         count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
@@ -143,17 +152,22 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                         seed = seed_slider()
                         quantize = gr.Checkbox(True, label="Snap colours to the palette")
                     paint_button = gr.Button("Generate from painting", variant="primary", elem_id="singan-paint")
-                paint_gallery = gr.Gallery(label="Results", columns=2, elem_id="singan-results")
+                paint_gallery = gr.Gallery(label="Results", columns=2, elem_id="singan-results", format="png",
+                                           object_fit="contain", height="auto")
         with gr.Tab("Random samples"):
             with gr.Row():
                 with gr.Column():
                     sample_count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
                     sample_seed = seed_slider()
                     width_scale = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Width scale")
+                    start_scale = gr.Slider(0, 7, value=0, step=1, label="Start scale",
+                                            info="0: from noise; n: keep the reference's layout up to scale n")
                     sample_button = gr.Button("Sample", variant="primary")
-                sample_gallery = gr.Gallery(label="Random samples", columns=2)
-            gr.Markdown("Random samples keep the reference's patches but not its global shape: as the "
-                        "seed paper found, SinGAN does not invent coherent new cars from noise alone.")
+                sample_gallery = gr.Gallery(label="Random samples", columns=2, format="png", object_fit="contain",
+                                            height="auto")
+            gr.Markdown("From noise (start scale 0), samples keep the reference's patches but not its global "
+                        "shape: as the seed report found, SinGAN does not invent coherent new cars from noise "
+                        "alone. Start at a higher scale for variations that keep the reference's layout.")
         with gr.Tab("Train on your car"):
             gr.Markdown(
                 f"Upload a side view of a car on a plain background. Training uses the fast mode (about "
@@ -167,13 +181,12 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     cancel_button = gr.Button("Cancel training")
                     train_status = gr.Markdown()
 
-        demo.load(show_reference, [car, session_models], [reference, palette, sketch, inject],
-                  api_name=False)
-        car.change(show_reference, [car, session_models], [reference, palette, sketch, inject],
-                   api_name="singan_reference")
+        shown = [reference, palette, sketch, inject, start_scale]
+        demo.load(show_reference, [car, session_models], shown, api_name=False)
+        car.change(show_reference, [car, session_models], shown, api_name="singan_reference")
         paint_button.click(paint, [car, sketch, inject, count, seed, quantize, session_models], paint_gallery,
                            api_name="singan_paint")
-        sample_button.click(sample, [car, sample_count, sample_seed, width_scale, session_models],
+        sample_button.click(sample, [car, sample_count, sample_seed, width_scale, start_scale, session_models],
                             sample_gallery, api_name="singan_sample")
         train_button.click(train, [upload, session_models], [session_models, car, train_status],
                            api_name="singan_train", concurrency_limit=None)

@@ -14,7 +14,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from .layers import ConvBNLReLU
+from .layers import ConvNormLReLU
 
 
 def pyramid_sizes(
@@ -50,8 +50,8 @@ class ScaleGenerator(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int, num_layers: int, image_channels: int = 3):
         super().__init__()
-        layers = [ConvBNLReLU(image_channels, channels, kernel_size)]
-        layers += [ConvBNLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
+        layers = [ConvNormLReLU(image_channels, channels, kernel_size)]
+        layers += [ConvNormLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
         self.body = nn.Sequential(*layers)
         self.tail = nn.Conv2d(channels, image_channels, kernel_size, padding="same")
 
@@ -65,8 +65,8 @@ class ScaleDiscriminator(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int, num_layers: int, out_channels: int = 1):
         super().__init__()
-        layers = [ConvBNLReLU(3, channels, kernel_size)]
-        layers += [ConvBNLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
+        layers = [ConvNormLReLU(3, channels, kernel_size)]
+        layers += [ConvNormLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
         self.body = nn.Sequential(*layers)
         self.tail = nn.Conv2d(channels, out_channels, kernel_size, padding="same")
 
@@ -148,9 +148,10 @@ class SinGANGenerator(ModelMixin, ConfigMixin):
         """Sample images in [-1, 1].
 
         start_scale 0: random samples from noise. start_scale n > 0 with `start_image`
-        (e.g. a painting at any size): the image is brought to scale n-1, upsampled to scale n
-        (as the paper's paint2image does, so only coarse structure is kept) and the scales
-        n.. add detail. `size_multiplier` stretches the noise maps for other output sizes.
+        (a painting, or the reference for the paper's gen_start_scale variations): the image is
+        brought to scale n-1, upsampled to scale n (as the paper's paint2image does, so only
+        coarse structure is kept) and the scales n.. add detail. `size_multiplier` stretches
+        the noise maps (and the start image) for other output sizes.
         """
         if not 0 <= start_scale < self.num_scales:
             raise ValueError(f"start_scale must lie in [0, {self.num_scales - 1}], got {start_scale}")

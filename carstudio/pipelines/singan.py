@@ -48,6 +48,12 @@ class SinGANPipeline:
     def palette_hex(self) -> list[str]:
         return ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in self.palette]
 
+    def body_color_hex(self) -> str:
+        """The most saturated palette colour: usually the car's paint, the brush's default."""
+        rgb = self.palette.astype(np.float32)
+        saturation = rgb.max(1) - rgb.min(1)
+        return self.palette_hex()[int(saturation.argmax())]
+
     def prepare_painting(self, painting: Image.Image, quantize: bool) -> Image.Image:
         height, width = self.size
         painting = painting.convert("RGB").resize((width, height), Image.BILINEAR)
@@ -64,10 +70,15 @@ class SinGANPipeline:
         inject_scale: int | None = None,
         quantize: bool = False,
         size_multiplier: tuple[float, float] = (1.0, 1.0),
+        start_scale: int = 0,
     ) -> list[Image.Image]:
+        """Without a painting: samples from noise (start_scale 0) or variations of the reference
+        that keep its layout up to `start_scale` (the paper's gen_start_scale)."""
         generator = torch.Generator().manual_seed(seed)
         if painting is None:
-            images = self.generator(num_images, generator, size_multiplier=size_multiplier)
+            start = self.generator.reference if start_scale > 0 else None
+            images = self.generator(num_images, generator, start_scale=start_scale, start_image=start,
+                                    size_multiplier=size_multiplier)
             return tensor_to_pil(images)
         if inject_scale is None:
             inject_scale = max(1, self.num_scales // 2)

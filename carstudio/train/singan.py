@@ -204,6 +204,7 @@ class SinGANTrainer:
         sizes = pyramid_sizes(height, width, o.scale_factor, o.min_size, o.max_size)
         self.reals = [resize_image(image, size).to(self.device) for size in sizes]
         self.objective = OBJECTIVES[o.loss](o)
+        torch.manual_seed(o.seed)  # weight init
         self.generator = SinGANGenerator(
             scale_sizes=[list(s) for s in sizes], nfc=o.nfc, max_nfc=o.max_nfc,
             nfc_double_every=o.nfc_double_every, kernel_size=o.kernel_size, num_layers=o.num_layers,
@@ -212,9 +213,11 @@ class SinGANTrainer:
             num_scales=len(sizes), nfc=o.nfc, max_nfc=o.max_nfc, nfc_double_every=o.nfc_double_every,
             kernel_size=o.kernel_size, num_layers=o.num_layers, out_channels=self.objective.out_channels,
         ).to(self.device)
+        # z_rec from its own stream, so that sampling with seed == training seed does not
+        # reproduce the reconstruction by coincidence
+        z_rec_rng = torch.Generator().manual_seed(o.seed + 7919)
+        self.generator.z_rec.copy_(torch.randn(1, 3, *sizes[0], generator=z_rec_rng))
         self.rng = torch.Generator().manual_seed(o.seed)
-        torch.manual_seed(o.seed)  # weight init
-        self.generator.z_rec.copy_(self._noise(sizes[0]))
         self.generator.reference.copy_(self.reals[-1])
         self.stats: list[ScaleStats] = []
         self.done_scales = 0

@@ -15,8 +15,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def app_url():
     import app
 
+    from spaces.common import launch_kwargs
+
     demo = app.build_demo()
-    _, url, _ = demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **launch_kwargs())
     yield url
     demo.close()
 
@@ -31,3 +33,27 @@ def client(app_url, tmp_path):
 def gallery_paths(result) -> list[str]:
     """gradio_client returns a Gallery as a list of {"image": path, "caption": ...}."""
     return [item["image"] if isinstance(item, dict) else item for item in result]
+
+
+def raw_call(app_url: str, api_name: str, data: list, timeout: float = 60.0) -> tuple[str, str]:
+    """Call an endpoint over Gradio's HTTP API with a hand-written JSON body, so values that
+    gradio_client refuses to encode (NaN, ±inf) reach the server as a stranger could send them.
+    Returns (event, data) of the final server-sent event: ("complete", ...) or ("error", message)."""
+    import json
+
+    import httpx
+
+    body = json.dumps({"data": data}, allow_nan=True)  # emits NaN / Infinity literals
+    base = app_url.rstrip("/") + "/gradio_api/call/" + api_name.lstrip("/")
+    with httpx.Client(timeout=timeout) as http:
+        event_id = http.post(base, content=body, headers={"Content-Type": "application/json"}).json()["event_id"]
+        event, payload = "", ""
+        with http.stream("GET", f"{base}/{event_id}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    payload = line.split(":", 1)[1].strip()
+                    if event in ("complete", "error"):
+                        return event, payload
+    return event, payload

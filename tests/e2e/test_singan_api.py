@@ -11,7 +11,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from spaces.singan import shipped_models
-from tests.e2e.conftest import gallery_paths
+from tests.e2e.conftest import gallery_paths, raw_call
 
 CAR = next(iter(shipped_models()), None)
 pytestmark = pytest.mark.skipif(CAR is None, reason="no SinGAN weights under weights/singan-*")
@@ -26,30 +26,42 @@ def editor_value(path):
 
 
 def test_reference_returns_image_palette_and_starter_painting(client):
-    reference, palette, sketch, scale = client.predict(CAR, api_name="/singan_reference")
+    reference, palette, sketch, scale, start = client.predict(CAR, api_name="/singan_reference")
     assert pixels(reference).shape[2] == 3
     assert palette.count("background:#") >= 4
-    assert pixels(sketch["composite"]).shape[:2] == pixels(reference).shape[:2]
+    # component updates arrive as dicts of the changed properties
+    starter, ref = pixels(sketch["value"]["composite"]).shape, pixels(reference).shape
+    assert starter[0] * ref[1] == starter[1] * ref[0] and starter[1] >= ref[1]  # same frame, shown larger
+    assert sketch["brush"]["colors"] and sketch["brush"]["default_color"] in sketch["brush"]["colors"]
+    assert 1 <= scale["value"] <= scale["maximum"] == start["maximum"]
 
 
 def test_sample_is_reproducible_from_its_seed(client):
-    first = gallery_paths(client.predict(CAR, 2, 11, 1.0, api_name="/singan_sample"))
-    again = gallery_paths(client.predict(CAR, 2, 11, 1.0, api_name="/singan_sample"))
-    other = gallery_paths(client.predict(CAR, 2, 12, 1.0, api_name="/singan_sample"))
+    first = gallery_paths(client.predict(CAR, 2, 11, 1.0, 0, api_name="/singan_sample"))
+    again = gallery_paths(client.predict(CAR, 2, 11, 1.0, 0, api_name="/singan_sample"))
+    other = gallery_paths(client.predict(CAR, 2, 12, 1.0, 0, api_name="/singan_sample"))
     assert len(first) == 2
     assert np.array_equal(pixels(first[0]), pixels(again[0]))
     assert not np.array_equal(pixels(first[0]), pixels(other[0]))
-    wide = gallery_paths(client.predict(CAR, 1, 11, 1.5, api_name="/singan_sample"))
+    wide = gallery_paths(client.predict(CAR, 1, 11, 1.5, 0, api_name="/singan_sample"))
     assert pixels(wide[0]).shape[1] > pixels(first[0]).shape[1]
 
 
+def test_variations_from_a_start_scale_keep_the_reference_layout(client):
+    reference = pixels(client.predict(CAR, api_name="/singan_reference")[0]).astype(float)
+    (variation,) = gallery_paths(client.predict(CAR, 1, 3, 1.0, 2, api_name="/singan_sample"))
+    (noise,) = gallery_paths(client.predict(CAR, 1, 3, 1.0, 0, api_name="/singan_sample"))
+    assert np.abs(pixels(variation) - reference).mean() < np.abs(pixels(noise) - reference).mean()
+
+
 def test_paint_turns_the_starter_painting_into_cars(client):
-    _, _, sketch, scale = client.predict(CAR, api_name="/singan_reference")
-    results = gallery_paths(client.predict(CAR, editor_value(sketch["composite"]), scale, 3, 5, True,
+    _, _, sketch, scale, _ = client.predict(CAR, api_name="/singan_reference")
+    starter = sketch["value"]["composite"]
+    results = gallery_paths(client.predict(CAR, editor_value(starter), scale["value"], 3, 5, True,
                                            api_name="/singan_paint"))
     assert len(results) == 3
-    painting = pixels(sketch["composite"]).astype(float)
     out = pixels(results[0]).astype(float)
+    painting = np.asarray(Image.open(starter).convert("RGB").resize(out.shape[1::-1]), dtype=float)
     # the output follows the painting's layout: closer to it than to a flipped painting
     assert np.abs(out - painting).mean() < np.abs(out - painting[:, ::-1]).mean()
 
@@ -65,10 +77,10 @@ def test_paint_accepts_a_painting_of_another_size(client, tmp_path):
     "args,message",
     [
         (dict(sketch=None), "empty"),
-        (dict(seed=math.nan), "Seed"),
-        (dict(seed=-1), "Seed"),
-        (dict(count=100), "Number of samples"),
-        (dict(scale=99), "Injection scale"),
+        # out-of-slider-range values are refused by Gradio's own Slider check, with the bound
+        (dict(seed=-1), "Seed|minimum value 0"),
+        (dict(count=100), "Number of samples|maximum value 8"),
+        (dict(scale=99), "Injection scale|maximum value"),
         (dict(car="no-such-car"), "Reference car"),
     ],
 )
@@ -81,23 +93,31 @@ def test_paint_bad_input_gets_a_clear_error_and_the_app_keeps_serving(client, tm
     with pytest.raises(AppError, match=message):
         client.predict(call["car"], sketch, call["scale"], call["count"], call["seed"], call["quantize"],
                        api_name="/singan_paint")
-    assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, api_name="/singan_sample"))) == 1
+    assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf, 1e308, "12abc", 2.5])
+def test_non_finite_and_odd_numbers_over_raw_http_get_clear_errors(app_url, bad):
+    event, message = raw_call(app_url, "singan_sample", [CAR, 1, bad, 1.0, 0])
+    assert event == "error" and ("Seed" in message or "value" in message), message
+    event, _ = raw_call(app_url, "singan_sample", [CAR, 1, 0, 1.0, 0])
+    assert event == "complete"
 
 
 def test_train_on_your_car_makes_a_session_model(client, tmp_path):
     path = tmp_path / "mycar.png"
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 255, (60, 100, 3), dtype=np.uint8)).save(path)
-    _, dropdown, status = client.predict(handle_file(str(path)), api_name="/singan_train")
+    dropdown, status = client.predict(handle_file(str(path)), api_name="/singan_train")
     name = dropdown if isinstance(dropdown, str) else dropdown["value"]
     assert name.startswith("your car") and "only in this session" in status
-    assert len(gallery_paths(client.predict(name, 1, 0, 1.0, api_name="/singan_sample"))) == 1
+    assert len(gallery_paths(client.predict(name, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
 
 
 def test_train_refuses_non_images(client, tmp_path):
     path = tmp_path / "fake.png"
     path.write_bytes(b"this is not a picture")
-    with pytest.raises(AppError, match="not an image"):
+    with pytest.raises(AppError, match="cannot identify image file|not an image"):
         client.predict(handle_file(str(path)), api_name="/singan_train")
     tiny = tmp_path / "tiny.png"
     Image.new("RGB", (1, 1)).save(tiny)
@@ -110,4 +130,4 @@ def test_session_models_are_private(client, app_url, tmp_path):
 
     other = Client(app_url, verbose=False, download_files=str(tmp_path))
     with pytest.raises(AppError, match="Reference car"):
-        other.predict("your car 1 (0000)", 1, 0, 1.0, api_name="/singan_sample")
+        other.predict("your car 1 (0000)", 1, 0, 1.0, 0, api_name="/singan_sample")
