@@ -221,6 +221,8 @@ class SinGANTrainer:
         self.generator.reference.copy_(self.reals[-1])
         self.stats: list[ScaleStats] = []
         self.done_scales = 0
+        self._run: _ScaleRun | None = None
+        self._resume: dict | None = None
 
     @property
     def num_scales(self) -> int:
@@ -265,9 +267,13 @@ class SinGANTrainer:
         return x
 
     def train_scale(self, n: int, progress: Callable[[TrainProgress], None] | None = None,
-                    should_stop: Callable[[], bool] | None = None) -> ScaleStats:
+                    should_stop: Callable[[], bool] | None = None,
+                    on_checkpoint: Callable[["SinGANTrainer"], None] | None = None) -> ScaleStats:
         o = self.options
-        self._init_scale(n)
+        resume = self._resume if self._resume is not None and self._resume["scale"] == n else None
+        self._resume = None
+        if resume is None:
+            self._init_scale(n)
         scales = self._trainable_scales(n)
         first = scales[0]
         gens, critic = self.generator.generators, self.discriminator.critics[n]
@@ -279,13 +285,17 @@ class SinGANTrainer:
         drop = max(1, int(o.lr_drop_at * o.iterations))
         sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, [drop], 0.1)
         sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, [drop], 0.1)
+        run = _ScaleRun(n, 0, 0.0, opt_g, opt_d, sched_g, sched_d)
+        if resume is not None:
+            run.load_state(resume)
+        self._run = run
         for k in scales:
             gens[k].train()
         critic.train()
         real = self.reals[n]
-        start = time.perf_counter()
+        start = time.perf_counter() - run.seconds
         d_loss = g_loss = rec_loss = torch.zeros(())
-        for it in range(o.iterations):
+        for it in range(run.iteration, o.iterations):
             if should_stop is not None and should_stop():
                 raise TrainingCancelled(f"cancelled at scale {n}, iteration {it}")
             for _ in range(o.d_steps):
@@ -306,8 +316,12 @@ class SinGANTrainer:
             critic.requires_grad_(True)
             sched_g.step()
             sched_d.step()
+            run.iteration, run.seconds = it + 1, time.perf_counter() - start
             if progress is not None and (it % 10 == 0 or it == o.iterations - 1):
                 progress(self._progress(n, it + 1))
+            if on_checkpoint is not None and run.iteration % o.checkpoint_every == 0 and run.iteration < o.iterations:
+                on_checkpoint(self)
+        self._run = None
         for g in gens:
             g.requires_grad_(False)
             g.eval()
@@ -326,9 +340,9 @@ class SinGANTrainer:
         done = sum(pixels[:n]) + pixels[n] * it / self.options.iterations
         return TrainProgress(n, self.num_scales, it, self.options.iterations, done / sum(pixels), list(self.stats))
 
-    def train(self, progress=None, should_stop=None, on_scale_done=None) -> SinGANGenerator:
+    def train(self, progress=None, should_stop=None, on_scale_done=None, on_checkpoint=None) -> SinGANGenerator:
         for n in range(self.done_scales, self.num_scales):
-            stats = self.train_scale(n, progress, should_stop)
+            stats = self.train_scale(n, progress, should_stop, on_checkpoint)
             if on_scale_done is not None:
                 on_scale_done(self, stats)
         self.generator.eval()
@@ -336,12 +350,17 @@ class SinGANTrainer:
 
     # --- checkpoints -----------------------------------------------------------------------
     def save_checkpoint(self, directory: Path) -> None:
-        """Everything needed to resume after the last finished scale (safetensors + JSON)."""
+        """Everything needed to resume: finished scales, and the scale in training (if any) with
+        its optimizer state. Weights as safetensors; optimizer state is loaded weights_only."""
         directory.mkdir(parents=True, exist_ok=True)
         self.generator.save_pretrained(directory / "generator")
         self.discriminator.save_pretrained(directory / "discriminator")
+        partial = None
+        if self._run is not None:
+            partial = {"scale": self._run.scale, "iteration": self._run.iteration, "seconds": self._run.seconds}
+            torch.save(self._run.optimizer_state(), directory / "optimizers.pt")
         state = {"done_scales": self.done_scales, "stats": [dataclasses.asdict(s) for s in self.stats],
-                 "rng_state": self.rng.get_state().tolist()}
+                 "rng_state": self.rng.get_state().tolist(), "partial": partial}
         (directory / "state.json").write_text(json.dumps(state, indent=1))
 
     def load_checkpoint(self, directory: Path) -> None:
@@ -352,8 +371,41 @@ class SinGANTrainer:
         self.done_scales = state["done_scales"]
         self.stats = [ScaleStats(**{**s, "size": tuple(s["size"])}) for s in state["stats"]]
         self.rng.set_state(torch.tensor(state["rng_state"], dtype=torch.uint8))
+        if state.get("partial"):
+            optim = torch.load(directory / "optimizers.pt", weights_only=True)
+            self._resume = {**state["partial"], **optim}
         for g in self.generator.generators:
             g.requires_grad_(False)
+
+    @property
+    def resume_point(self) -> str:
+        if self._resume is not None:
+            return f"scale {self._resume['scale']} iteration {self._resume['iteration']}"
+        return f"scale {self.done_scales} (start)"
+
+
+@dataclass
+class _ScaleRun:
+    """The scale being trained: where it is and its optimizers, for mid-scale checkpoints."""
+
+    scale: int
+    iteration: int
+    seconds: float
+    opt_g: torch.optim.Optimizer
+    opt_d: torch.optim.Optimizer
+    sched_g: torch.optim.lr_scheduler.LRScheduler
+    sched_d: torch.optim.lr_scheduler.LRScheduler
+
+    def optimizer_state(self) -> dict:
+        return {"opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                "sched_g": self.sched_g.state_dict(), "sched_d": self.sched_d.state_dict()}
+
+    def load_state(self, state: dict) -> None:
+        self.iteration, self.seconds = state["iteration"], state["seconds"]
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.sched_g.load_state_dict(state["sched_g"])
+        self.sched_d.load_state_dict(state["sched_d"])
 
 
 def train_image(image_path: Path, out_dir: Path, options: SinGANTrainOptions, device, log=print) -> SinGANGenerator:
@@ -364,7 +416,7 @@ def train_image(image_path: Path, out_dir: Path, options: SinGANTrainOptions, de
     checkpoint = run_dir / "checkpoint"
     if (checkpoint / "state.json").exists():
         trainer.load_checkpoint(checkpoint)
-        log(f"[{image_path.name}] resumed after scale {trainer.done_scales}/{trainer.num_scales}")
+        log(f"[{image_path.name}] resuming at {trainer.resume_point} of {trainer.num_scales} scales")
     log(f"[{image_path.name}] pyramid {trainer.generator.sizes}")
 
     def on_scale_done(t: SinGANTrainer, s: ScaleStats) -> None:
@@ -373,7 +425,7 @@ def train_image(image_path: Path, out_dir: Path, options: SinGANTrainOptions, de
             f"({s.seconds / s.iterations:.3f} s/it) D {s.d_loss:.3f} G {s.g_loss:.3f} "
             f"rec {s.rec_loss:.4f} amp {s.noise_amp:.4f}")
 
-    generator = trainer.train(on_scale_done=on_scale_done)
+    generator = trainer.train(on_scale_done=on_scale_done, on_checkpoint=lambda t: t.save_checkpoint(checkpoint))
     generator.save_pretrained(run_dir / "model")
     summary = {"image": str(image_path), "seconds": sum(s.seconds for s in trainer.stats),
                "scales": [dataclasses.asdict(s) for s in trainer.stats]}

@@ -129,3 +129,27 @@ def test_sinkhorn_and_concurrent_training_run():
     # with train_depth 2, scale 0 keeps learning while scale 1 trains
     assert not torch.equal(before, trainer.generator.generators[0].tail.weight)
     assert all(np.isfinite(s.g_loss) and np.isfinite(s.d_loss) for s in trainer.stats)
+
+
+def test_mid_scale_checkpoint_resumes_to_the_same_weights(tmp_path):
+    options = SinGANTrainOptions(**{**TINY, "iterations": 4, "checkpoint_every": 2})
+    straight = SinGANTrainer(striped_image(), options)
+    straight.train()
+
+    interrupted = SinGANTrainer(striped_image(), options)
+    saved = []
+
+    def checkpoint(trainer):
+        trainer.save_checkpoint(tmp_path)
+        saved.append(trainer.resume_point)
+
+    from carstudio.train.singan import TrainingCancelled
+
+    with pytest.raises(TrainingCancelled):
+        interrupted.train(on_checkpoint=checkpoint, should_stop=lambda: bool(saved))
+    resumed = SinGANTrainer(striped_image(), options)
+    resumed.load_checkpoint(tmp_path)
+    assert resumed.resume_point == "scale 0 iteration 2"
+    resumed.train()
+    for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
+        torch.testing.assert_close(a, b)
