@@ -14,10 +14,20 @@ import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
 from PIL import Image, ImageFilter  # noqa: E402
 
+from carstudio.data.parts import PART_NAMES  # noqa: E402
 from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
 from carstudio.imaging import quantize_to  # noqa: E402
-from carstudio.inputs import check_choice, check_number, downscale_to, open_image, sketch_colors  # noqa: E402
-from carstudio.pipelines.singan import SinGANPipeline  # noqa: E402
+from carstudio.inputs import (  # noqa: E402
+    InvalidInput,
+    check_choice,
+    check_number,
+    downscale_to,
+    open_image,
+    sketch_colors,
+)
+from carstudio.pipelines.segmenter import DEFAULT_WEIGHTS as SEGMENTER_WEIGHTS  # noqa: E402
+from carstudio.pipelines.segmenter import SegmenterPipeline, paint as paint_parts, part_colors  # noqa: E402
+from carstudio.pipelines.singan import SinGANPipeline, align_parts  # noqa: E402
 from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunner  # noqa: E402
 from carstudio.train.singan import train_to_directory  # noqa: E402
 
@@ -30,6 +40,43 @@ TRAIN_TIMEOUT_S = 30 * 60
 SESSION_TTL_S = 3600
 TRAINING = SingleJobRunner("Another car is being trained right now (one at a time on this machine): "
                            "please try again in a few minutes.")
+
+
+SEGMENTER = LazyModel(lambda: SegmenterPipeline.from_pretrained(SEGMENTER_WEIGHTS),
+                      lambda seg: seg(Image.new("RGB", (64, 64))))
+
+
+def segmenter_installed() -> bool:
+    return (WEIGHTS_DIR / SEGMENTER_WEIGHTS).is_dir()
+
+
+def reference_part_colors(pipe: SinGANPipeline) -> dict[int, tuple] | None:
+    """Part colours of the reference car, or None without a usable segmenter (the k-means
+    palette still works then)."""
+    if not segmenter_installed():
+        return None
+    try:
+        parts = reference_parts(pipe)
+    except ModelUnavailable:
+        return None
+    return part_colors(pipe.reference_image(), parts)
+
+
+def reference_parts(pipe: SinGANPipeline) -> np.ndarray:
+    if not hasattr(pipe, "_reference_parts"):  # once per model: the reference never changes
+        pipe._reference_parts = SEGMENTER.get()(pipe.reference_image())
+    return pipe._reference_parts
+
+
+def automatic_painting(pipe: SinGANPipeline, photo: Image.Image) -> Image.Image:
+    """Seed 000 section 3.1: segment the user's car, move it onto the reference car's place and
+    paint each part in the reference's colour for that part."""
+    ref_parts = reference_parts(pipe)
+    try:
+        aligned = align_parts(SEGMENTER.get()(photo), ref_parts)
+    except ValueError as error:
+        raise InvalidInput("No car was found in this image: upload a car on a plain background.") from error
+    return paint_parts(aligned, part_colors(pipe.reference_image(), ref_parts))
 
 
 def shipped_models() -> dict[str, LazyModel[SinGANPipeline]]:
@@ -48,11 +95,23 @@ def starter_painting(pipe: SinGANPipeline) -> Image.Image:
     return painting.resize((painting.width * zoom, painting.height * zoom), Image.NEAREST)
 
 
-def palette_html(pipe: SinGANPipeline) -> str:
+def hex_color(rgb) -> str:
+    return "#%02x%02x%02x" % tuple(int(v) for v in rgb)
+
+
+def brush_palette(pipe: SinGANPipeline, colors_by_part: dict[int, tuple] | None) -> list[tuple[str, str]]:
+    """(name, hex) pairs offered on the brush: the reference's part colours (from the part
+    segmenter, seed 000 section 3) when available, then the k-means colours of the image."""
+    named = [(PART_NAMES[i], hex_color(c)) for i, c in sorted((colors_by_part or {}).items())]
+    taken = {h for _, h in named}
+    return named + [(f"colour {k + 1}", h) for k, h in enumerate(pipe.palette_hex()) if h not in taken]
+
+
+def palette_html(palette: list[tuple[str, str]]) -> str:
     swatches = "".join(
-        f'<span title="{c}" style="display:inline-block;width:28px;height:28px;margin:2px;'
-        f'border:1px solid #888;background:{c}"></span>' for c in pipe.palette_hex())
-    return f"<div>Palette of this car (the brush offers these colours): {swatches}</div>"
+        f'<span title="{name} {color}" style="display:inline-block;width:28px;height:28px;margin:2px;'
+        f'border:1px solid #888;background:{color}"></span>' for name, color in palette)
+    return f"<div>Palette of this car (the brush offers these colours; hover for the part): {swatches}</div>"
 
 
 def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> gr.Blocks:
@@ -71,12 +130,16 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
     def show_reference(name: str, session_models: dict):
         pipe = pipeline(name, session_models)
         painting = starter_painting(pipe)
+        palette = brush_palette(pipe, reference_part_colors(pipe))
+        colors = [c for _, c in palette]
+        default = dict(palette).get("body", pipe.body_color_hex())
         return (
             pipe.reference_image(),
-            palette_html(pipe),
+            palette_html(palette),
             gr.Sketchpad(value={"background": painting, "layers": [], "composite": painting},
-                         brush=gr.Brush(colors=pipe.palette_hex(), default_color=pipe.body_color_hex())),
+                         brush=gr.Brush(colors=colors, default_color=default)),
             gr.Slider(maximum=pipe.num_scales - 1, value=min(pipe.num_scales - 1, max(1, pipe.num_scales // 2))),
+            gr.Slider(maximum=pipe.num_scales - 1),
             gr.Slider(maximum=pipe.num_scales - 1),
         )
 
@@ -89,6 +152,17 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         painting = downscale_to(sketch_colors(sketch), 1024)
         progress(0.1, desc="Generating")
         return pipe(count, seed=seed, painting=painting, inject_scale=scale, quantize=bool(quantize))
+
+    @user_errors
+    def paint_from_photo(name, photo, inject_scale, num_samples, seed, session_models, progress=gr.Progress()):
+        pipe = pipeline(name, session_models)
+        scale = check_number(inject_scale, "Injection scale", low=1, high=pipe.num_scales - 1, integer=True)
+        count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
+        seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
+        progress(0.1, desc="Segmenting the car")
+        painting = automatic_painting(pipe, downscale_to(open_image(photo), 1024))
+        progress(0.5, desc="Generating")
+        return painting, pipe(count, seed=seed, painting=painting, inject_scale=scale)
 
     @user_errors
     def sample(name, num_samples, seed, width_scale, start_scale, session_models):
@@ -154,6 +228,22 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     paint_button = gr.Button("Generate from painting", variant="primary", elem_id="singan-paint")
                 paint_gallery = gr.Gallery(label="Results", columns=2, elem_id="singan-results", format="png",
                                            object_fit="contain", height="auto")
+        with gr.Tab("Paint from a photo", visible=segmenter_installed()):
+            gr.Markdown("Upload a car (a photo, a render or a sketch, side view works best): the part segmenter "
+                        "finds its body, glass, wheels and lights, the car is moved onto the reference's place and "
+                        "painted in the reference's part colours, and SinGAN turns that painting into a car.")
+            with gr.Row():
+                with gr.Column():
+                    photo = gr.Image(label="Your car", type="filepath", sources=["upload"], height=220)
+                    with gr.Row():
+                        photo_inject = gr.Slider(1, 7, value=2, step=1, label="Injection scale")
+                        photo_count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Samples")
+                    photo_seed = seed_slider()
+                    photo_button = gr.Button("Paint and generate", variant="primary")
+                with gr.Column():
+                    auto_painting = gr.Image(label="Automatic painting", format="png", interactive=False)
+                    photo_gallery = gr.Gallery(label="Results", columns=2, format="png", object_fit="contain",
+                                               height="auto")
         with gr.Tab("Random samples"):
             with gr.Row():
                 with gr.Column():
@@ -181,11 +271,13 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     cancel_button = gr.Button("Cancel training")
                     train_status = gr.Markdown()
 
-        shown = [reference, palette, sketch, inject, start_scale]
+        shown = [reference, palette, sketch, inject, start_scale, photo_inject]
         demo.load(show_reference, [car, session_models], shown, api_name=False)
         car.change(show_reference, [car, session_models], shown, api_name="singan_reference")
         paint_button.click(paint, [car, sketch, inject, count, seed, quantize, session_models], paint_gallery,
                            api_name="singan_paint")
+        photo_button.click(paint_from_photo, [car, photo, photo_inject, photo_count, photo_seed, session_models],
+                           [auto_painting, photo_gallery], api_name="singan_paint_photo")
         sample_button.click(sample, [car, sample_count, sample_seed, width_scale, start_scale, session_models],
                             sample_gallery, api_name="singan_sample")
         train_button.click(train, [upload, session_models], [session_models, car, train_status],

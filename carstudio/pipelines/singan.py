@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from carstudio.data.parts import BACKGROUND
 from carstudio.hub import load_pretrained
 from carstudio.imaging import kmeans_colors, pil_to_tensor, quantize_to, tensor_to_pil
 from carstudio.models.singan import SinGANGenerator
@@ -85,3 +86,28 @@ class SinGANPipeline:
         start = pil_to_tensor(self.prepare_painting(painting, quantize))
         images = self.generator(num_images, generator, start_scale=inject_scale, start_image=start)
         return tensor_to_pil(images)
+
+
+def car_box(parts: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the non-background pixels, or None when there are none."""
+    rows, cols = np.nonzero(np.asarray(parts) != BACKGROUND)
+    if len(rows) == 0:
+        return None
+    return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
+
+
+def align_parts(parts: np.ndarray, reference_parts: np.ndarray) -> np.ndarray:
+    """Move and stretch the car of `parts` onto the reference car's box, in the reference frame,
+    so a painting made from any photo lands where the SinGAN model expects the car (seed 000
+    section 3.1 predicts the pose from the wheels; matching boxes is the robust version of that).
+    Raises ValueError when either map holds no car."""
+    source, target = car_box(parts), car_box(reference_parts)
+    if source is None or target is None:
+        raise ValueError("no car pixels in the part map")
+    top, left, bottom, right = source
+    crop = Image.fromarray(np.asarray(parts, dtype=np.uint8)[top:bottom, left:right])
+    t_top, t_left, t_bottom, t_right = target
+    fitted = np.asarray(crop.resize((t_right - t_left, t_bottom - t_top), Image.NEAREST))
+    aligned = np.full(np.asarray(reference_parts).shape, BACKGROUND, dtype=np.uint8)
+    aligned[t_top:t_bottom, t_left:t_right] = fitted
+    return aligned

@@ -26,14 +26,14 @@ def editor_value(path):
 
 
 def test_reference_returns_image_palette_and_starter_painting(client):
-    reference, palette, sketch, scale, start = client.predict(CAR, api_name="/singan_reference")
+    reference, palette, sketch, scale, start, photo_scale = client.predict(CAR, api_name="/singan_reference")
     assert pixels(reference).shape[2] == 3
     assert palette.count("background:#") >= 4
     # component updates arrive as dicts of the changed properties
     starter, ref = pixels(sketch["value"]["composite"]).shape, pixels(reference).shape
     assert starter[0] * ref[1] == starter[1] * ref[0] and starter[1] >= ref[1]  # same frame, shown larger
     assert sketch["brush"]["colors"] and sketch["brush"]["default_color"] in sketch["brush"]["colors"]
-    assert 1 <= scale["value"] <= scale["maximum"] == start["maximum"]
+    assert 1 <= scale["value"] <= scale["maximum"] == start["maximum"] == photo_scale["maximum"]
 
 
 def test_sample_is_reproducible_from_its_seed(client):
@@ -55,7 +55,7 @@ def test_variations_from_a_start_scale_keep_the_reference_layout(client):
 
 
 def test_paint_turns_the_starter_painting_into_cars(client):
-    _, _, sketch, scale, _ = client.predict(CAR, api_name="/singan_reference")
+    _, _, sketch, scale, _, _ = client.predict(CAR, api_name="/singan_reference")
     starter = sketch["value"]["composite"]
     results = gallery_paths(client.predict(CAR, editor_value(starter), scale["value"], 3, 5, True,
                                            api_name="/singan_paint"))

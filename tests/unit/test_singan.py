@@ -153,3 +153,18 @@ def test_mid_scale_checkpoint_resumes_to_the_same_weights(tmp_path):
     resumed.train()
     for a, b in zip(straight.generator.state_dict().values(), resumed.generator.state_dict().values()):
         torch.testing.assert_close(a, b)
+
+
+def test_align_parts_moves_the_car_onto_the_reference_box():
+    from carstudio.pipelines.singan import align_parts, car_box
+
+    reference = np.zeros((40, 60), np.uint8)
+    reference[10:30, 5:55] = 1
+    photo = np.zeros((100, 100), np.uint8)
+    photo[70:90, 60:80] = 1
+    photo[85:90, 60:65] = 3  # a wheel at the bottom-left of the car
+    aligned = align_parts(photo, reference)
+    assert aligned.shape == reference.shape and car_box(aligned) == (10, 5, 30, 55)
+    assert aligned[29, 6] == 3 and aligned[11, 50] == 1
+    with pytest.raises(ValueError):
+        align_parts(np.zeros((10, 10), np.uint8), reference)
