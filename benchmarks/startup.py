@@ -1,7 +1,7 @@
 """Time from `python app.py` to the first HTTP 200, and the server's idle RSS (after start and
 after one warm request per tab).
 
-    python benchmarks/startup.py [--runs 3]
+    python benchmarks/startup.py [--runs 3] [--python /path/to/venv/bin/python]
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def one_start() -> dict:
+def one_start(python: str) -> dict:
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port)}
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env,
+    process = subprocess.Popen([python, "app.py"], cwd=REPO, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -61,8 +61,9 @@ def one_start() -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--python", default=sys.executable, help="interpreter, e.g. a fresh venv's")
     args = parser.parse_args(argv)
-    runs = [one_start() for _ in range(args.runs)]
+    runs = [one_start(args.python) for _ in range(args.runs)]
     print(json.dumps({"runs": runs,
                       "median_seconds_to_http_200": statistics.median(r["seconds_to_http_200"] for r in runs),
                       "median_idle_rss_mb": statistics.median(r["idle_rss_mb"] for r in runs)}, indent=1))

@@ -40,16 +40,26 @@ def grid(rows: list[list[Image.Image]]) -> Image.Image:
 
 
 def showcase(pipe: SinGANPipeline, paintings: list[Image.Image], scales: list[int], samples: int = 3,
-             seed: int = 0, quantize: bool = True) -> Image.Image:
+             seed: int = 0, quantize: bool = True,
+             compare: tuple[str, SinGANPipeline] | None = None) -> Image.Image:
+    """Rows: reference | random samples | start-scale variations; then per painting the
+    painting and outputs at each injection scale; then (optional) the same for a second model,
+    e.g. the Sinkhorn variant, on the first painting."""
     h, w = pipe.size
+    variation_scale = max(1, pipe.num_scales // 2)
     rows = [[labelled(pipe.reference_image(), "reference", w, h)]
-            + [labelled(im, f"random {i}", w, h) for i, im in enumerate(pipe(samples, seed=seed))]]
-    for k, painting in enumerate(paintings):
-        row = [labelled(pipe.prepare_painting(painting, quantize), f"painting {k}", w, h)]
-        for scale in scales:
-            out = pipe(2, seed=seed, painting=painting, inject_scale=scale, quantize=quantize)
-            row += [labelled(im, f"scale {scale}", w, h) for im in out]
-        rows.append(row)
+            + [labelled(im, f"random {i}", w, h) for i, im in enumerate(pipe(samples, seed=seed))]
+            + [labelled(im, f"variation from scale {variation_scale}", w, h)
+               for im in pipe(2, seed=seed, start_scale=variation_scale)]]
+    models = [("", pipe)] + ([compare] if compare else [])
+    for name, model in models:
+        for k, painting in enumerate(paintings if not name else paintings[:1]):
+            row = [labelled(model.prepare_painting(painting, quantize), f"{name} painting {k}".strip(), w, h)]
+            for scale in scales:
+                out = model(2, seed=seed, painting=painting, inject_scale=min(scale, model.num_scales - 1),
+                            quantize=quantize)
+                row += [labelled(im, f"{name} scale {scale}".strip(), w, h) for im in out]
+            rows.append(row)
     return grid(rows)
 
 
@@ -68,10 +78,12 @@ def main(argv=None) -> None:
     parser.add_argument("--scales", nargs="+", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compare", nargs=2, metavar=("LABEL", "MODEL"), help="a second model to show")
     args = parser.parse_args(argv)
     pipe = SinGANPipeline.from_pretrained(args.model)
     paintings = [Image.open(p).convert("RGB") for p in args.paintings]
-    showcase(pipe, paintings, args.scales, seed=args.seed).save(args.out)
+    compare = (args.compare[0], SinGANPipeline.from_pretrained(args.compare[1])) if args.compare else None
+    showcase(pipe, paintings, args.scales, seed=args.seed, compare=compare).save(args.out)
     for scale in args.scales:
         print(f"paint-to-image at scale {scale}: {paint_latency_ms(pipe, paintings[0], scale):.1f} ms per image")
 

@@ -45,14 +45,20 @@ def scale_channels(scale: int, nfc: int, max_nfc: int, double_every: int) -> int
     return min(nfc * 2 ** (scale // double_every), max_nfc)
 
 
+def conv_body(channels: int, kernel_size: int, num_layers: int, image_channels: int = 3) -> nn.Sequential:
+    """Head and body of a scale's network: num_layers - 1 conv-norm-LReLU blocks (the tail
+    conv is the num_layers-th layer)."""
+    layers = [ConvNormLReLU(image_channels, channels, kernel_size)]
+    layers += [ConvNormLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
+    return nn.Sequential(*layers)
+
+
 class ScaleGenerator(nn.Module):
     """One scale: head, body and a tanh tail that predicts a residual over the upsampled input."""
 
     def __init__(self, channels: int, kernel_size: int, num_layers: int, image_channels: int = 3):
         super().__init__()
-        layers = [ConvNormLReLU(image_channels, channels, kernel_size)]
-        layers += [ConvNormLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
-        self.body = nn.Sequential(*layers)
+        self.body = conv_body(channels, kernel_size, num_layers, image_channels)
         self.tail = nn.Conv2d(channels, image_channels, kernel_size, padding="same")
 
     def forward(self, noisy: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
@@ -65,9 +71,7 @@ class ScaleDiscriminator(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int, num_layers: int, out_channels: int = 1):
         super().__init__()
-        layers = [ConvNormLReLU(3, channels, kernel_size)]
-        layers += [ConvNormLReLU(channels, channels, kernel_size) for _ in range(num_layers - 2)]
-        self.body = nn.Sequential(*layers)
+        self.body = conv_body(channels, kernel_size, num_layers)
         self.tail = nn.Conv2d(channels, out_channels, kernel_size, padding="same")
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
