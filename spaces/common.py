@@ -17,6 +17,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 if not any(k.startswith("CARSTUDIO_HUB_") for k in os.environ):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR))
+os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(TEMP_DIR / "examples"))
 
 import gradio as gr  # noqa: E402
 

@@ -8,7 +8,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from spaces.common import TEMP_DIR, configure_queue, launch_kwargs, seed_slider, user_errors
+from spaces.common import APP_DIR, TEMP_DIR, configure_queue, launch_kwargs, seed_slider, user_errors
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -32,6 +32,7 @@ from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunn
 from carstudio.train.singan import train_to_directory  # noqa: E402
 
 MODEL_PREFIX = "singan-"
+EXAMPLES_DIR = APP_DIR / "examples"
 MAX_SAMPLES = 8
 CANVAS_WIDTH = 600
 # The Train tab's preset; CARSTUDIO_SINGAN_TRAIN_PRESET=smoke makes it seconds long (tests).
@@ -244,6 +245,12 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     auto_painting = gr.Image(label="Automatic painting", format="png", interactive=False)
                     photo_gallery = gr.Gallery(label="Results", columns=2, format="png", object_fit="contain",
                                                height="auto")
+            if segmenter_installed():
+                gr.Examples(
+                    [[default, str(p), 2, 2, 0] for p in sorted(EXAMPLES_DIR.glob("*.png"))],
+                    [car, photo, photo_inject, photo_count, photo_seed], [auto_painting, photo_gallery],
+                    fn=lambda *args: paint_from_photo(*args, {}), cache_examples=True, cache_mode="lazy",
+                    label="Example cars (renders of other models)")
         with gr.Tab("Random samples"):
             with gr.Row():
                 with gr.Column():
