@@ -34,7 +34,7 @@ from carstudio.train.singan import train_to_directory  # noqa: E402
 MODEL_PREFIX = "singan-"
 EXAMPLES_DIR = APP_DIR / "examples"
 MAX_SAMPLES = 8
-CANVAS_WIDTH = 600
+CANVAS_SIZE = (480, 288)  # the shipped references' 5:3 frame
 # The Train tab's preset; CARSTUDIO_SINGAN_TRAIN_PRESET=smoke makes it seconds long (tests).
 TRAIN_PRESET = os.environ.get("CARSTUDIO_SINGAN_TRAIN_PRESET", "fast")
 TRAIN_TIMEOUT_S = 30 * 60
@@ -91,9 +91,9 @@ def starter_painting(pipe: SinGANPipeline) -> Image.Image:
     canvas, already in the colours the model understands."""
     flat = quantize_to(np.asarray(pipe.reference_image()), pipe.palette)
     painting = Image.fromarray(flat).filter(ImageFilter.ModeFilter(5))
-    # shown at a comfortable drawing size; the pipeline resizes paintings to the model's size
-    zoom = max(1, CANVAS_WIDTH // painting.width)
-    return painting.resize((painting.width * zoom, painting.height * zoom), Image.NEAREST)
+    # shown at the canvas's drawing size; the pipeline resizes paintings to the model's size
+    height = round(painting.height * CANVAS_SIZE[0] / painting.width)
+    return painting.resize((CANVAS_SIZE[0], height), Image.NEAREST)
 
 
 def hex_color(rgb) -> str:
@@ -219,7 +219,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
             with gr.Row():
                 with gr.Column():
                     sketch = gr.Sketchpad(label="Painting", type="filepath", image_mode="RGBA",
-                                          elem_id="singan-sketchpad", canvas_size=(CANVAS_WIDTH, 360), format="png")
+                                          elem_id="singan-sketchpad", canvas_size=CANVAS_SIZE, format="png")
                     with gr.Row():
                         inject = gr.Slider(1, 7, value=4, step=1, label="Injection scale")
                         count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
