@@ -1,0 +1,572 @@
+"""Train the part segmenter on render folders (Accelerate: one process, or data parallel).
+
+    python -m carstudio.train.segmenter --data data/seg128-train --val-data data/seg128-test \\
+        --out runs/segmenter-128 --export weights/segmenter-128
+    accelerate launch -m carstudio.train.segmenter --data ... --out ...
+    ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes 2 --num_machines 1 \\
+        --mixed_precision no --dynamo_backend no -m carstudio.train.segmenter --data ... --out ...
+
+The run folder holds options.json, checkpoints/step_NNNNNNN/ (accelerator.save_state every
+--checkpoint-every steps; a restart with the same --out resumes from the latest complete one),
+best/ (the model with the best validation mIoU) and history.jsonl. When the last step is done
+(or --patience evaluations bring no gain) the best model is exported to --export with a model
+card. Running the same command again after the end only re-exports.
+
+Loss: class-weighted cross-entropy plus soft Dice. Background and body cover most pixels while
+lights and "other" are a few percent; plain CE under-segments the small parts, and mIoU counts
+every class equally. Dice optimises each class's overlap directly; CE (weights ~ frequency^-1/2,
+damped so rare classes do not dominate) keeps the per-pixel gradients well-behaved early on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from carstudio.data.cars import CATALOGUE, FAL, GPL
+from carstudio.data.datasets import RenderDataset
+from carstudio.data.parts import NUM_PARTS, PART_NAMES
+from carstudio.hub import checksum_lines
+from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
+from carstudio.models.segmenter import PartSegmenter
+
+CHECKPOINTS = "checkpoints"
+STATE_FILE = "trainer_state.json"  # written last: its presence marks a complete checkpoint
+BEST = "best"
+
+
+@dataclass
+class SegmenterTrainOptions:
+    # model
+    widths: tuple[int, ...] = (16, 32, 64, 128)
+    feature_level: int = 2
+    resolution: int = 128  # renders are loaded (resized if needed) at this square size
+    # optimisation
+    steps: int = 6000
+    batch_size: int = 16  # per process
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    dice_weight: float = 1.0
+    class_weight_power: float = 0.5  # CE weight ~ pixel frequency^-power; 0: unweighted
+    # input mix: renders' flat-colour paints (automatic painting) and line sketches
+    paint_prob: float = 0.1
+    sketch_prob: float = 0.05
+    # augmentation
+    flip_prob: float = 0.5
+    zoom_min: float = 0.7  # < 1 zooms out (car smaller, edges replicated)
+    zoom_max: float = 1.4  # > 1 zooms in (crops the car)
+    shift: float = 0.15  # max translation, fraction of the half-size
+    rotate_degrees: float = 6.0
+    jitter: float = 0.3  # strength of brightness/contrast/saturation/colour-cast/hue jitter
+    blur_prob: float = 0.25
+    blur_sigma_max: float = 1.2
+    gray_prob: float = 0.1
+    noise_prob: float = 0.3
+    noise_std_max: float = 0.04
+    # bookkeeping
+    eval_every: int = 500
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    patience: int = 0  # stop after this many evaluations without a better mIoU; 0: never
+    log_every: int = 50
+    seed: int = 0
+
+
+# --- data ------------------------------------------------------------------------------------
+@dataclass
+class RenderTensors:
+    """Render folders held in memory as uint8: images/paints (N, 3, H, W), sketches (N, 1, H, W),
+    parts (N, H, W). A few hundred MB for 6000 samples at 128 px, and no per-step decoding."""
+
+    images: torch.Tensor
+    parts: torch.Tensor
+    paints: torch.Tensor | None = None
+    sketches: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.parts)
+
+
+def _to_uint8(x: torch.Tensor) -> torch.Tensor:
+    return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def load_renders(roots: list[Path], size: int, paints: bool = False, sketches: bool = False) -> RenderTensors:
+    fields = ["image", "parts"] + ["paint"] * paints + ["sketch"] * sketches
+    columns: dict[str, list[torch.Tensor]] = {f: [] for f in fields}
+    for root in roots:
+        dataset = RenderDataset(root, fields=fields, size=size)
+        for i in range(len(dataset)):
+            item = dataset[i]
+            for f in fields:
+                columns[f].append(item[f].to(torch.uint8) if f == "parts" else _to_uint8(item[f]))
+    stacked = {f: torch.stack(v) for f, v in columns.items()}
+    return RenderTensors(stacked["image"], stacked["parts"], stacked.get("paint"), stacked.get("sketch"))
+
+
+def class_weights(parts: torch.Tensor, power: float) -> torch.Tensor:
+    """CE weights ~ frequency^-power, normalised to a pixel-average of 1, capped at 10x."""
+    freq = torch.bincount(parts.flatten().long(), minlength=NUM_PARTS).double()
+    freq = (freq / freq.sum()).clamp_min(1e-4)
+    weights = freq.pow(-power)
+    weights = weights / (weights * freq).sum()
+    return weights.clamp(max=10.0).float()
+
+
+# --- augmentation ----------------------------------------------------------------------------
+def _uniform(n: int, low: float, high: float, g: torch.Generator) -> torch.Tensor:
+    return low + (high - low) * torch.rand(n, generator=g)
+
+
+def _rgb_to_yiq() -> torch.Tensor:
+    return torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+
+
+class Augment:
+    """Batch augmentation so that renders look like what users upload (photos, paintings, scans):
+    the same random flip/zoom/shift/rotation warps image and part map (labels by nearest
+    neighbour), then colour jitter, blur, grayscale and noise touch the image only."""
+
+    def __init__(self, o: SegmenterTrainOptions):
+        self.o = o
+
+    def __call__(self, images: torch.Tensor, parts: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        images, parts = self.warp(images, parts, g)
+        return self.photometric(images, g), parts
+
+    def warp(self, images: torch.Tensor, parts: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        o, n = self.o, images.shape[0]
+        zoom = torch.exp(_uniform(n, math.log(o.zoom_min), math.log(o.zoom_max), g))
+        angle = torch.deg2rad(_uniform(n, -o.rotate_degrees, o.rotate_degrees, g))
+        flip = torch.where(torch.rand(n, generator=g) < o.flip_prob, -1.0, 1.0)
+        tx, ty = _uniform(n, -o.shift, o.shift, g), _uniform(n, -o.shift, o.shift, g)
+        cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+        # theta maps output coordinates to input coordinates; flipping negates the input x
+        theta = torch.stack([torch.stack([cos * flip, -sin * flip, tx], 1), torch.stack([sin, cos, ty], 1)], 1)
+        grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+        images = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        parts = F.grid_sample(parts[:, None].float(), grid, mode="nearest", padding_mode="border", align_corners=False)
+        return images, parts[:, 0].round().long()
+
+    def photometric(self, images: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        o, n = self.o, images.shape[0]
+        j = o.jitter
+        rgb = (images + 1.0) / 2.0
+        yiq = torch.einsum("ij,bjhw->bihw", _rgb_to_yiq(), rgb)
+        # hue rotates and saturation scales the chroma plane (I, Q)
+        hue = _uniform(n, -math.pi * j, math.pi * j, g)
+        sat = _uniform(n, 1 - j * 1.5, 1 + j, g).clamp_min(0)
+        cos, sin = torch.cos(hue) * sat, torch.sin(hue) * sat
+        i, q = yiq[:, 1], yiq[:, 2]
+        c, s = cos[:, None, None], sin[:, None, None]
+        yiq = torch.stack([yiq[:, 0], c * i - s * q, s * i + c * q], 1)
+        rgb = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_rgb_to_yiq()), yiq)
+        gain = 1 + _uniform(n * 3, -j / 3, j / 3, g).view(n, 3, 1, 1)  # colour cast
+        contrast = _uniform(n, 1 - j, 1 + j, g).view(n, 1, 1, 1)
+        brightness = _uniform(n, -j / 2, j / 2, g).view(n, 1, 1, 1)
+        mean = rgb.mean(dim=(1, 2, 3), keepdim=True)
+        rgb = ((rgb * gain - mean) * contrast + mean + brightness).clamp(0, 1)
+        gray = torch.rand(n, generator=g) < o.gray_prob
+        luma = (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        rgb = torch.where(gray.view(n, 1, 1, 1), luma.expand_as(rgb), rgb)
+        rgb = self.blur(rgb, g)
+        noisy = (torch.rand(n, generator=g) < o.noise_prob).float().view(n, 1, 1, 1)
+        std = _uniform(n, 0, o.noise_std_max, g).view(n, 1, 1, 1)
+        rgb = rgb + noisy * std * torch.randn(rgb.shape, generator=g)
+        return (rgb.clamp(0, 1) * 2.0 - 1.0).contiguous()
+
+    def blur(self, rgb: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        chosen = torch.rand(rgb.shape[0], generator=g) < self.o.blur_prob
+        sigmas = _uniform(rgb.shape[0], 0.3, self.o.blur_sigma_max, g)
+        out = rgb.clone()
+        offsets = torch.arange(-3, 4, dtype=rgb.dtype)
+        for b in torch.nonzero(chosen).flatten().tolist():
+            k = torch.exp(-0.5 * (offsets / sigmas[b]) ** 2)
+            k = (k / k.sum()).to(rgb)
+            x = F.pad(rgb[b : b + 1], (3, 3, 3, 3), mode="replicate")
+            x = F.conv2d(x, k.view(1, 1, 1, 7).expand(3, 1, 1, 7).contiguous(), groups=3)
+            out[b : b + 1] = F.conv2d(x, k.view(1, 1, 7, 1).expand(3, 1, 7, 1).contiguous(), groups=3)
+        return out
+
+
+def choose_inputs(
+    images: torch.Tensor, paints: torch.Tensor | None, sketches: torch.Tensor | None,
+    o: SegmenterTrainOptions, g: torch.Generator,
+) -> torch.Tensor:
+    """Per sample: the render, or (with paint_prob / sketch_prob) its paint or its sketch; uint8
+    in, float [-1, 1] out."""
+    u = torch.rand(images.shape[0], generator=g).view(-1, 1, 1, 1)
+    x = images
+    if sketches is not None and o.sketch_prob > 0:
+        x = torch.where(u < o.sketch_prob, sketches.expand_as(images), x)
+    if paints is not None and o.paint_prob > 0:
+        x = torch.where((u >= o.sketch_prob) & (u < o.sketch_prob + o.paint_prob), paints, x)
+    return x.float() / 127.5 - 1.0
+
+
+# --- loss, schedule, evaluation --------------------------------------------------------------
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """1 - mean over classes of (2|P∩T| + 1) / (|P| + |T| + 1), with softmax probabilities."""
+    probs = logits.softmax(1)
+    onehot = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).to(probs)
+    inter = (probs * onehot).sum(dim=(0, 2, 3))
+    total = probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3))
+    return 1.0 - ((2 * inter + 1.0) / (total + 1.0)).mean()
+
+
+def segmentation_loss(
+    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, dice_weight: float
+) -> tuple[torch.Tensor, dict[str, float]]:
+    ce = F.cross_entropy(logits, target, weight=weights.to(logits))
+    dice = soft_dice_loss(logits, target) if dice_weight > 0 else torch.zeros((), device=logits.device)
+    return ce + dice_weight * dice, {"ce": ce.item(), "dice": dice.item()}
+
+
+def learning_rate(step: int, o: SegmenterTrainOptions) -> float:
+    """Linear warm-up, then cosine decay to 1% of lr at the last step."""
+    if step < o.warmup_steps:
+        return o.lr * (step + 1) / o.warmup_steps
+    progress = min(1.0, (step - o.warmup_steps) / max(1, o.steps - o.warmup_steps))
+    return o.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@torch.no_grad()
+def confusion_on(model: PartSegmenter, inputs: torch.Tensor, parts: torch.Tensor, batch_size: int = 64) -> np.ndarray:
+    """Confusion matrix of `model` (eval mode) on uint8 inputs (N, C, H, W), 1-channel expanded."""
+    was_training = model.training
+    model.eval()
+    param = next(model.parameters())
+    conf = np.zeros((NUM_PARTS, NUM_PARTS), dtype=np.int64)
+    for start in range(0, len(inputs), batch_size):
+        x = inputs[start : start + batch_size].float() / 127.5 - 1.0
+        x = x.expand(-1, 3, -1, -1).to(param).contiguous(memory_format=torch.channels_last)
+        pred = model(x).argmax(1).cpu()
+        conf += confusion_matrix(pred, parts[start : start + batch_size], NUM_PARTS)
+    model.train(was_training)
+    return conf
+
+
+def scores(conf: np.ndarray) -> dict:
+    iou = iou_per_class(conf)
+    return {"miou": mean_iou(conf), "iou": {name: (None if np.isnan(v) else float(v)) for name, v in zip(PART_NAMES, iou)}}
+
+
+# --- run state and checkpoints ---------------------------------------------------------------
+@dataclass
+class TrainState:
+    step: int = 0
+    seconds: float = 0.0  # training wall time, summed over restarts
+    best_miou: float = -1.0
+    best_step: int = 0
+    evals_without_gain: int = 0
+    stopped_early: bool = False
+    history: list[dict] = field(default_factory=list)
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    complete = sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
+    return complete[-1] if complete else None
+
+
+def save_checkpoint(accelerator, run_dir: Path, state: TrainState, keep: int) -> None:
+    directory = run_dir / CHECKPOINTS / f"step_{state.step:07d}"
+    accelerator.save_state(str(directory))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (directory / STATE_FILE).write_text(json.dumps(dataclasses.asdict(state), indent=1))
+        complete = sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
+        for old in complete[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def load_checkpoint(accelerator, directory: Path) -> TrainState:
+    accelerator.load_state(str(directory))
+    return TrainState(**json.loads((directory / STATE_FILE).read_text()))
+
+
+# --- training --------------------------------------------------------------------------------
+@dataclass
+class RunConfig:
+    data: list[Path]
+    out: Path
+    val_data: list[Path] = field(default_factory=list)
+    export: Path | None = None
+    threads: int = 1
+    command: str = ""
+
+
+def build_model(o: SegmenterTrainOptions) -> PartSegmenter:
+    return PartSegmenter(widths=tuple(o.widths), feature_level=o.feature_level, resolution=o.resolution)
+
+
+def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
+    """Train (or resume) into run.out; export at the end when run.export is set."""
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
+
+    if run.threads > 0:
+        torch.set_num_threads(run.threads)
+    accelerator = Accelerator(dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
+    run.out.mkdir(parents=True, exist_ok=True)
+    if accelerator.is_main_process:
+        write_options(run, o, accelerator.num_processes)
+
+    torch.manual_seed(o.seed)  # same initial weights on every process; bad configs fail before loading
+    model = build_model(o).to(memory_format=torch.channels_last)
+    data = load_renders(run.data, o.resolution, paints=o.paint_prob > 0, sketches=o.sketch_prob > 0)
+    val = load_renders(run.val_data, o.resolution, paints=True, sketches=True) if run.val_data else None
+    weights = class_weights(data.parts, o.class_weight_power)
+    say(f"{len(data)} training samples, {len(val) if val else 0} validation samples; "
+        f"CE weights {[round(w, 2) for w in weights.tolist()]}")
+    columns = [data.images, data.parts] + [c for c in (data.paints, data.sketches) if c is not None]
+    loader = DataLoader(TensorDataset(*columns), batch_size=o.batch_size, shuffle=True, drop_last=True,
+                        generator=torch.Generator().manual_seed(o.seed))
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+    model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+    steps_per_epoch = len(loader)
+    if steps_per_epoch == 0:
+        raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
+
+    state = TrainState()
+    checkpoint = latest_checkpoint(run.out)
+    if checkpoint is not None:
+        state = load_checkpoint(accelerator, checkpoint)
+        say(f"resumed from {checkpoint} (step {state.step})")
+
+    augment = Augment(o)
+    model.train()
+    while state.step < o.steps and not state.stopped_early:
+        epoch, offset = divmod(state.step, steps_per_epoch)
+        loader.set_epoch(epoch)
+        batches = accelerator.skip_first_batches(loader, offset) if offset else loader
+        tick = time.perf_counter()
+        for batch in batches:
+            g = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
+            images, parts = batch[0], batch[1]
+            paints = batch[2] if data.paints is not None else None
+            sketches = batch[-1] if data.sketches is not None else None
+            x, target = augment(choose_inputs(images, paints, sketches, o, g), parts.long(), g)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(state.step, o)
+            logits = model(x.contiguous(memory_format=torch.channels_last))
+            loss, parts_of_loss = segmentation_loss(logits, target, weights, o.dice_weight)
+            optimizer.zero_grad(set_to_none=True)
+            accelerator.backward(loss)
+            optimizer.step()
+            state.step += 1
+            now = time.perf_counter()
+            state.seconds += now - tick
+            tick = now
+            if state.step % o.log_every == 0:
+                say(f"step {state.step}/{o.steps} loss {loss.item():.4f} ce {parts_of_loss['ce']:.4f} "
+                    f"dice {parts_of_loss['dice']:.4f} lr {learning_rate(state.step - 1, o):.2e} "
+                    f"{state.seconds / 60:.1f} min")
+            if val is not None and (state.step % o.eval_every == 0 or state.step == o.steps):
+                validate(accelerator, model, val, run.out, state, o, say)
+                tick = time.perf_counter()
+            if state.step % o.checkpoint_every == 0 or state.step == o.steps or state.stopped_early:
+                save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+                tick = time.perf_counter()
+            if state.step >= o.steps or state.stopped_early:
+                break
+
+    if accelerator.is_main_process:
+        if not (run.out / BEST).is_dir():  # no validation data: the last weights are the result
+            accelerator.unwrap_model(model).save_pretrained(run.out / BEST)
+        if run.export is not None:
+            export(run, o, state, val, say)
+    accelerator.wait_for_everyone()
+    return state
+
+
+def validate(accelerator, model, val: RenderTensors, run_dir: Path, state: TrainState,
+             o: SegmenterTrainOptions, say) -> None:
+    """Every process scores its share of the held-out set; confusion matrices are summed."""
+    net = accelerator.unwrap_model(model)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    conf = confusion_on(net, val.images[rank::world], val.parts[rank::world])
+    conf = accelerator.reduce(torch.from_numpy(conf), reduction="sum").numpy()
+    result = {"step": state.step, "minutes": round(state.seconds / 60, 2), **scores(conf)}
+    state.history.append(result)
+    improved = result["miou"] > state.best_miou
+    if improved:
+        state.best_miou, state.best_step, state.evals_without_gain = result["miou"], state.step, 0
+    else:
+        state.evals_without_gain += 1
+        state.stopped_early = o.patience > 0 and state.evals_without_gain >= o.patience
+    if accelerator.is_main_process:
+        if improved:
+            net.save_pretrained(run_dir / BEST)
+        with open(run_dir / "history.jsonl", "a") as f:
+            f.write(json.dumps(result) + "\n")
+        per_class = " ".join(f"{k} {v:.3f}" for k, v in result["iou"].items() if v is not None)
+        say(f"val step {state.step}: mIoU {result['miou']:.4f} ({per_class})"
+            + (" best" if improved else "") + (" - stopping, no gain" if state.stopped_early else ""))
+    accelerator.wait_for_everyone()
+
+
+# --- export ----------------------------------------------------------------------------------
+def export(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, val: RenderTensors | None, say=print) -> Path:
+    """Copy the best model to run.export (fp32 safetensors, ~2 MB) with a model card."""
+    model = PartSegmenter.from_pretrained(run.out / BEST)
+    target = run.export
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target, safe_serialization=True)
+    evaluation = None
+    if val is not None:
+        evaluation = {"image": scores(confusion_on(model, val.images, val.parts))}
+        evaluation["paint"] = scores(confusion_on(model, val.paints, val.parts))
+        evaluation["sketch"] = scores(confusion_on(model, val.sketches, val.parts))
+        (target / "metrics.json").write_text(json.dumps(evaluation, indent=1))
+    (target / "README.md").write_text(model_card(run, o, state, evaluation, target))
+    say(f"exported {run.out / BEST} -> {target}")
+    return target
+
+
+def _data_summary(roots: list[Path]) -> tuple[list[str], list[str]]:
+    """One line per render folder, and the names of the cars it shows."""
+    lines, cars = [], []
+    for root in roots:
+        settings_file = root / "dataset.json"
+        settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+        count = sum(1 for _ in (root / "images").glob("*.png"))
+        cars += [c for c in settings.get("cars", []) if c not in cars]
+        lines.append(f"- `{root.as_posix()}`: {count} renders, {settings.get('width', '?')}x"
+                     f"{settings.get('height', '?')}, views `{settings.get('view', '?')}`, "
+                     f"seed {settings.get('seed', '?')}, {len(settings.get('cars', []))} cars")
+    return lines, cars
+
+
+def _licence_table(train_cars: list[str], val_cars: list[str]) -> list[str]:
+    by_name = {c.name: c for c in CATALOGUE}
+    lines = ["| car | kind | domain | used for | licence | credit |", "| --- | --- | --- | --- | --- | --- |"]
+    for name in train_cars + [c for c in val_cars if c not in train_cars]:
+        use = "training" if name in train_cars else "held-out evaluation"
+        entry = by_name.get(name)
+        if entry is None:
+            lines.append(f"| {name} | ? | ? | {use} | unknown | unknown |")
+        else:
+            lines.append(f"| {name} | {entry.kind} | {entry.domain} | {use} | {entry.licence} | {entry.credit} |")
+    return lines
+
+
+def _iou_table(evaluation: dict) -> list[str]:
+    kinds = list(evaluation)
+    lines = ["| class | " + " | ".join(f"IoU ({k} input)" for k in kinds) + " |",
+             "| --- |" + " --- |" * len(kinds)]
+    for name in PART_NAMES:
+        cells = [evaluation[k]["iou"][name] for k in kinds]
+        lines.append(f"| {name} | " + " | ".join("-" if v is None else f"{v:.3f}" for v in cells) + " |")
+    lines.append("| **mIoU** | " + " | ".join(f"**{evaluation[k]['miou']:.3f}**" for k in kinds) + " |")
+    return lines
+
+
+def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, evaluation: dict | None,
+               directory: Path) -> str:
+    params = sum(p.numel() for p in PartSegmenter.from_pretrained(directory).parameters())
+    train_lines, train_cars = _data_summary(run.data)
+    val_lines, val_cars = _data_summary(run.val_data)
+    lines = [
+        f"# {directory.name}: car part segmenter",
+        "",
+        f"A {len(o.widths)}-level U-Net (widths {list(o.widths)}, {params / 1e6:.2f} M parameters) that maps a car "
+        f"image in [-1, 1] to per-pixel logits over the parts {', '.join(PART_NAMES)} "
+        "(ids from `carstudio/data/parts.py`). Load with "
+        f"`carstudio.pipelines.segmenter.SegmenterPipeline.from_pretrained(\"{directory.name}\")`.",
+        f"`PartSegmenter.features(x)` (encoder level {o.feature_level}) is the feature space of the project's "
+        "offline Fréchet distance (\"FD-seg\", not comparable to FID) and of SIFID.",
+        "",
+        "## Training data and licences",
+        "Renders made with `python -m carstudio.data render` from TORCS and Trigger Rally car models "
+        "(Debian packages torcs-data and trigger-rally-data). The renders are derived works of the "
+        f"models and follow their licences: {FAL} or {GPL}, per car below. The held-out "
+        "cars were never seen in training.",
+        "",
+        "Training renders:",
+        *train_lines,
+        "",
+        "Held-out renders:",
+        *(val_lines or ["- none"]),
+        "",
+        *_licence_table(train_cars, val_cars),
+        "",
+        "## Training",
+        "```",
+        run.command or "python -m carstudio.train.segmenter ...",
+        "```",
+        f"{state.step} steps of batch {o.batch_size} per process, AdamW lr {o.lr} (warm-up {o.warmup_steps}, "
+        f"cosine decay), class-weighted cross-entropy + soft Dice, flips/zoom/shift/rotation/colour "
+        f"jitter/blur/grayscale/noise, {o.paint_prob:.0%} paint and {o.sketch_prob:.0%} sketch inputs. "
+        f"Time on this machine (2-core CPU, {run.threads} torch thread(s)): {state.seconds / 60:.0f} min. "
+        f"Best validation mIoU at step {state.best_step}.",
+        "",
+        "## Evaluation on held-out cars",
+    ]
+    if evaluation:
+        lines += _iou_table(evaluation)
+        lines += ["", "IoU per class on the held-out render set; mIoU averages the classes present. "
+                  "\"paint\" and \"sketch\" feed the renders' flat-colour paintings and line sketches instead "
+                  "of the images."]
+    else:
+        lines.append("No held-out set was given.")
+    lines += ["", "## Files", checksum_lines(directory), ""]
+    return "\n".join(lines)
+
+
+# --- command line ----------------------------------------------------------------------------
+def write_options(run: RunConfig, o: SegmenterTrainOptions, num_processes: int) -> None:
+    record = {"command": run.command, "data": [str(p) for p in run.data], "val_data": [str(p) for p in run.val_data],
+              "export": str(run.export) if run.export else None, "threads": run.threads,
+              "num_processes": num_processes, "options": dataclasses.asdict(o)}
+    (run.out / "options.json").write_text(json.dumps(record, indent=1))
+
+
+def _option_type(f: dataclasses.Field) -> type:
+    name = f.type if isinstance(f.type, str) else f.type.__name__
+    return float if name == "float" else int if name.startswith(("int", "tuple")) else str
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SegmenterTrainOptions]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", nargs="+", type=Path, required=True, help="render folders to train on")
+    parser.add_argument("--val-data", nargs="+", type=Path, default=[], help="held-out render folders (mIoU)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser.add_argument("--export", type=Path, help="write the best model and its card here at the end")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
+    for f in dataclasses.fields(SegmenterTrainOptions):
+        nargs = "+" if f.name == "widths" else None
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f), nargs=nargs)
+    args = parser.parse_args(argv)
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SegmenterTrainOptions)
+                 if getattr(args, f.name) is not None}
+    if "widths" in overrides:
+        overrides["widths"] = tuple(overrides["widths"])
+    command = "python -m carstudio.train.segmenter " + shlex.join(sys.argv[1:] if argv is None else argv)
+    run = RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command)
+    return run, dataclasses.replace(SegmenterTrainOptions(), **overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    run, options = parse_args(argv)
+    train(run, options, log=lambda msg: print(msg, flush=True))
+
+
+if __name__ == "__main__":
+    main()
