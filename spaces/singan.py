@@ -27,7 +27,7 @@ from carstudio.inputs import (  # noqa: E402
 )
 from carstudio.pipelines.segmenter import DEFAULT_WEIGHTS as SEGMENTER_WEIGHTS  # noqa: E402
 from carstudio.pipelines.segmenter import SegmenterPipeline, paint as paint_parts, part_colors  # noqa: E402
-from carstudio.pipelines.singan import SinGANPipeline, align_parts  # noqa: E402
+from carstudio.pipelines.singan import SinGANPipeline, align_parts, looks_like_a_car  # noqa: E402
 from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunner  # noqa: E402
 from carstudio.train.singan import train_to_directory  # noqa: E402
 
@@ -73,10 +73,10 @@ def automatic_painting(pipe: SinGANPipeline, photo: Image.Image) -> Image.Image:
     """Seed 000 section 3.1: segment the user's car, move it onto the reference car's place and
     paint each part in the reference's colour for that part."""
     ref_parts = reference_parts(pipe)
-    try:
-        aligned = align_parts(SEGMENTER.get()(photo), ref_parts)
-    except ValueError as error:
-        raise InvalidInput("No car was found in this image: upload a car on a plain background.") from error
+    parts = SEGMENTER.get()(photo)
+    if not looks_like_a_car(parts):
+        raise InvalidInput("No car was found in this image: upload a car (wheels visible) on a plain background.")
+    aligned = align_parts(parts, ref_parts)
     return paint_parts(aligned, part_colors(pipe.reference_image(), ref_parts))
 
 

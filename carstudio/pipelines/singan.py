@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from carstudio.data.parts import BACKGROUND
+from carstudio.data.parts import BACKGROUND, WHEEL
 from carstudio.hub import load_pretrained
 from carstudio.imaging import kmeans_colors, pil_to_tensor, quantize_to, tensor_to_pil
 from carstudio.models.singan import SinGANGenerator
@@ -88,20 +88,30 @@ class SinGANPipeline:
         return tensor_to_pil(images)
 
 
-def car_box(parts: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(top, left, bottom, right) of the non-background pixels, or None when there are none."""
-    rows, cols = np.nonzero(np.asarray(parts) != BACKGROUND)
-    if len(rows) == 0:
+def car_box(parts: np.ndarray, min_fraction: float = 0.0) -> tuple[int, int, int, int] | None:
+    """(top, left, bottom, right) of the non-background pixels, or None when they are fewer than
+    `min_fraction` of the map (or none at all)."""
+    car = np.asarray(parts) != BACKGROUND
+    if not car.any() or car.mean() < min_fraction:
         return None
+    rows, cols = np.nonzero(car)
     return int(rows.min()), int(cols.min()), int(rows.max()) + 1, int(cols.max()) + 1
 
 
-def align_parts(parts: np.ndarray, reference_parts: np.ndarray) -> np.ndarray:
+def looks_like_a_car(parts: np.ndarray, min_car: float = 0.02, min_wheel: float = 0.002) -> bool:
+    """The segmenter was trained on renders that always hold a car, so on an empty picture it
+    still marks some "body"; a car also shows wheels, which empty pictures do not produce."""
+    parts = np.asarray(parts)
+    return (parts != BACKGROUND).mean() >= min_car and (parts == WHEEL).mean() >= min_wheel
+
+
+def align_parts(parts: np.ndarray, reference_parts: np.ndarray, min_fraction: float = 0.02) -> np.ndarray:
     """Move and stretch the car of `parts` onto the reference car's box, in the reference frame,
     so a painting made from any photo lands where the SinGAN model expects the car (seed 000
     section 3.1 predicts the pose from the wheels; matching boxes is the robust version of that).
-    Raises ValueError when either map holds no car."""
-    source, target = car_box(parts), car_box(reference_parts)
+    Raises ValueError when either map holds no car (a few stray pixels, below `min_fraction` of
+    the map, are not a car)."""
+    source, target = car_box(parts, min_fraction), car_box(reference_parts, min_fraction)
     if source is None or target is None:
         raise ValueError("no car pixels in the part map")
     top, left, bottom, right = source

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,25 @@ def test_session_models_are_private(client, app_url, tmp_path):
     other = Client(app_url, verbose=False, download_files=str(tmp_path))
     with pytest.raises(AppError, match="Reference car"):
         other.predict("your car 1 (0000)", 1, 0, 1.0, 0, api_name="/singan_sample")
+
+
+SEGMENTER = (Path(__file__).resolve().parents[2] / "weights" / "segmenter-128").is_dir()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "car5-trb1_side.png"
+
+
+@pytest.mark.skipif(not SEGMENTER, reason="no part segmenter under weights/segmenter-128")
+def test_paint_from_a_photo_paints_in_the_reference_colours(client):
+    painting, cars = client.predict(CAR, handle_file(str(EXAMPLE)), 2, 2, 0, api_name="/singan_paint_photo")
+    painted = pixels(painting)
+    reference = pixels(client.predict(CAR, api_name="/singan_reference")[0])
+    assert painted.shape == reference.shape
+    assert len(np.unique(painted.reshape(-1, 3), axis=0)) <= 6  # flat part colours
+    assert len(gallery_paths(cars)) == 2
+
+
+@pytest.mark.skipif(not SEGMENTER, reason="no part segmenter under weights/segmenter-128")
+def test_paint_from_a_photo_without_a_car_says_so(client, tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (200, 120), (255, 255, 255)).save(blank)
+    with pytest.raises(AppError, match="No car was found"):
+        client.predict(CAR, handle_file(str(blank)), 2, 1, 0, api_name="/singan_paint_photo")

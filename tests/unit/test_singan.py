@@ -168,3 +168,14 @@ def test_align_parts_moves_the_car_onto_the_reference_box():
     assert aligned[29, 6] == 3 and aligned[11, 50] == 1
     with pytest.raises(ValueError):
         align_parts(np.zeros((10, 10), np.uint8), reference)
+
+
+def test_looks_like_a_car_needs_wheels():
+    from carstudio.pipelines.singan import looks_like_a_car
+
+    parts = np.zeros((50, 100), np.uint8)
+    parts[20:40, 10:90] = 1
+    assert not looks_like_a_car(parts)  # a body-coloured blob without wheels
+    parts[35:45, 15:25] = 3
+    parts[35:45, 75:85] = 3
+    assert looks_like_a_car(parts)
