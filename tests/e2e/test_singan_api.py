@@ -154,3 +154,19 @@ def test_paint_from_a_photo_without_a_car_says_so(client, tmp_path):
     Image.new("RGB", (200, 120), (255, 255, 255)).save(blank)
     with pytest.raises(AppError, match="No car was found"):
         client.predict(CAR, handle_file(str(blank)), 2, 1, 0, api_name="/singan_paint_photo")
+
+
+def test_huge_upload_is_refused_without_decoding(client, tmp_path):
+    from tests.unit.test_inputs import write_blank_1bit_png
+
+    path = write_blank_1bit_png(tmp_path / "huge.png", 20000, 20000)
+    with pytest.raises(AppError, match="exceeds limit|too large"):
+        client.predict(handle_file(str(path)), api_name="/singan_train")
+    assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
+
+
+def test_one_colour_painting_still_gives_cars(client, tmp_path):
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (300, 180), (90, 90, 200)).save(path)
+    results = gallery_paths(client.predict(CAR, editor_value(path), 2, 2, 0, True, api_name="/singan_paint"))
+    assert len(results) == 2 and pixels(results[0]).std() > 0
