@@ -26,8 +26,8 @@ from carstudio.inputs import (  # noqa: E402
     sketch_colors,
 )
 from carstudio.pipelines.segmenter import DEFAULT_WEIGHTS as SEGMENTER_WEIGHTS  # noqa: E402
-from carstudio.pipelines.segmenter import SegmenterPipeline, paint as paint_parts, part_colors  # noqa: E402
-from carstudio.pipelines.singan import SinGANPipeline, align_parts, looks_like_a_car  # noqa: E402
+from carstudio.pipelines.segmenter import SegmenterPipeline  # noqa: E402
+from carstudio.pipelines.singan import AutomaticPainter, NoCarFound, SinGANPipeline  # noqa: E402
 from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunner  # noqa: E402
 from carstudio.train.singan import train_to_directory  # noqa: E402
 
@@ -43,8 +43,8 @@ TRAINING = SingleJobRunner("Another car is being trained right now (one at a tim
                            "please try again in a few minutes.")
 
 
-SEGMENTER = LazyModel(lambda: SegmenterPipeline.from_pretrained(SEGMENTER_WEIGHTS),
-                      lambda seg: seg(Image.new("RGB", (64, 64))))
+PAINTER = LazyModel(lambda: AutomaticPainter(SegmenterPipeline.from_pretrained(SEGMENTER_WEIGHTS)),
+                    lambda painter: painter.segmenter(Image.new("RGB", (64, 64))))
 
 
 def segmenter_installed() -> bool:
@@ -57,27 +57,17 @@ def reference_part_colors(pipe: SinGANPipeline) -> dict[int, tuple] | None:
     if not segmenter_installed():
         return None
     try:
-        parts = reference_parts(pipe)
+        return PAINTER.get().reference_colors(pipe)
     except ModelUnavailable:
         return None
-    return part_colors(pipe.reference_image(), parts)
-
-
-def reference_parts(pipe: SinGANPipeline) -> np.ndarray:
-    if not hasattr(pipe, "_reference_parts"):  # once per model: the reference never changes
-        pipe._reference_parts = SEGMENTER.get()(pipe.reference_image())
-    return pipe._reference_parts
 
 
 def automatic_painting(pipe: SinGANPipeline, photo: Image.Image) -> Image.Image:
-    """Seed 000 section 3.1: segment the user's car, move it onto the reference car's place and
-    paint each part in the reference's colour for that part."""
-    ref_parts = reference_parts(pipe)
-    parts = SEGMENTER.get()(photo)
-    if not looks_like_a_car(parts):
-        raise InvalidInput("No car was found in this image: upload a car (wheels visible) on a plain background.")
-    aligned = align_parts(parts, ref_parts)
-    return paint_parts(aligned, part_colors(pipe.reference_image(), ref_parts))
+    try:
+        return PAINTER.get()(pipe, photo)
+    except NoCarFound as error:
+        raise InvalidInput("No car was found in this image: upload a car (wheels visible) on a plain "
+                           "background.") from error
 
 
 def shipped_models() -> dict[str, LazyModel[SinGANPipeline]]:

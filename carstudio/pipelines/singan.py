@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from carstudio.data.parts import BACKGROUND, WHEEL
 from carstudio.hub import load_pretrained
 from carstudio.imaging import kmeans_colors, pil_to_tensor, quantize_to, tensor_to_pil
 from carstudio.models.singan import SinGANGenerator
+from carstudio.pipelines.segmenter import SegmenterPipeline, paint, part_colors
 
 PALETTE_SIZE = 8
 
@@ -121,3 +123,31 @@ def align_parts(parts: np.ndarray, reference_parts: np.ndarray, min_fraction: fl
     aligned = np.full(np.asarray(reference_parts).shape, BACKGROUND, dtype=np.uint8)
     aligned[t_top:t_bottom, t_left:t_right] = fitted
     return aligned
+
+
+class NoCarFound(ValueError):
+    pass
+
+
+class AutomaticPainter:
+    """Seed 000 section 3.1: segment the user's car, move it onto the reference car's place and
+    paint each part in the reference's colour for that part."""
+
+    def __init__(self, segmenter: SegmenterPipeline):
+        self.segmenter = segmenter
+        self._reference_parts: weakref.WeakKeyDictionary[SinGANPipeline, np.ndarray] = weakref.WeakKeyDictionary()
+
+    def reference_parts(self, pipe: SinGANPipeline) -> np.ndarray:
+        """The reference's part map, segmented once per model (the reference never changes)."""
+        if pipe not in self._reference_parts:
+            self._reference_parts[pipe] = self.segmenter(pipe.reference_image())
+        return self._reference_parts[pipe]
+
+    def reference_colors(self, pipe: SinGANPipeline) -> dict[int, tuple[int, int, int]]:
+        return part_colors(pipe.reference_image(), self.reference_parts(pipe))
+
+    def __call__(self, pipe: SinGANPipeline, photo: Image.Image) -> Image.Image:
+        parts = self.segmenter(photo)
+        if not looks_like_a_car(parts):
+            raise NoCarFound("no car (body with wheels) in the picture")
+        return paint(align_parts(parts, self.reference_parts(pipe)), self.reference_colors(pipe))
