@@ -1,0 +1,341 @@
+"""Train SSGAN (seed 004) or the plain SPADE/GauGAN baseline on render folders (Accelerate).
+
+    python -m carstudio.train.ssgan --data data/seg64-train --out runs/ssgan-64 --model ssgan \\
+        --sketch-segmenter weights/sketchseg-64 --export weights/ssgan-64
+    accelerate launch -m carstudio.train.ssgan --data ... --out runs/spade-64 --model spade ...
+
+Each step: the render's sketch is made to look hand drawn (carstudio.data.sketch_augment), the
+frozen sketch segmenter (a PartSegmenter, 1- or 3-channel input) turns it into the semantic mask
+M0 (`--mask-source gt` uses the true part map instead), the generator maps (M0, z) to an image,
+and the multiscale discriminator judges (image, M0). Losses (seed eqs. 6-7, section 4.1.3):
+D hinge; G hinge + lambda_fm * feature matching + lambda_perceptual * perceptual, both 10; Adam
+lr 2e-4, betas (0, 0.999), for G and D. The perceptual features are VGG19 when
+--vgg-weights FILE is given, else the frozen part segmenter named by --perceptual-segmenter
+(default the shipped segmenter-128), else pixel L1 ('' for both); options.json records which.
+
+The run folder holds options.json, checkpoints/step_NNNNNNN/ (accelerator.save_state; a
+restart with the same --out resumes from the latest complete one), samples/step_NNNNNNN.png
+(sketch | mask | generated | render rows) and history.jsonl; at the end the generator is saved
+to out/generator and, with --export, to that folder with a model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, TensorDataset
+
+from carstudio.data.parts import colorize
+from carstudio.data.sketch_augment import hand_drawn
+from carstudio.hub import load_pretrained, write_model_card
+from carstudio.losses.adversarial import d_hinge, g_hinge
+from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
+from carstudio.models.segmenter import PartSegmenter
+from carstudio.models.ssgan import MultiscaleDiscriminator, SPADEGenerator, SSGANGenerator, one_hot_masks
+from carstudio.train.segmenter import (
+    RunConfig,
+    TrainState,
+    _option_type,
+    latest_checkpoint,
+    load_checkpoint,
+    load_renders,
+    save_checkpoint,
+    write_options,
+)
+
+GENERATOR = "generator"
+MODELS = ("ssgan", "spade")
+MASK_SOURCES = ("predicted", "gt")
+TITLES = {"ssgan": "SSGAN (seed 004, SPADE layers + Semantic Fusion Module)", "spade": "SPADE/GauGAN baseline"}
+
+
+@dataclass
+class SSGANTrainOptions:
+    model: str = "ssgan"  # ssgan | spade (the GauGAN baseline)
+    # generator / discriminator
+    resolution: int = 64
+    z_dim: int = 64
+    widths: tuple[int, ...] = (256, 128, 64, 32)
+    sfm_channels: int = 32
+    spade_hidden: int = 64
+    d_widths: tuple[int, ...] = (64, 128, 256)
+    d_scales: int = 2
+    # inputs
+    mask_source: str = "predicted"  # predicted (sketch segmenter on the sketch) | gt (true part map)
+    sketch_segmenter: str = ""  # folder or weights name of a PartSegmenter; needed for predicted
+    hand_drawn_prob: float = 0.8  # share of sketches made to look hand drawn before segmentation
+    flip_prob: float = 0.5
+    # objective and optimisation (seed 004, 4.1.3)
+    lambda_fm: float = 10.0
+    lambda_perceptual: float = 10.0
+    vgg_weights: str = ""  # VGG19 state dict file; '' -> the segmenter fallback
+    perceptual_segmenter: str = "segmenter-128"  # folder or weights name; '' (and no VGG) -> pixel L1
+    lr: float = 2e-4
+    beta1: float = 0.0
+    beta2: float = 0.999
+    steps: int = 20000
+    batch_size: int = 8  # per process
+    # bookkeeping
+    sample_every: int = 500
+    sample_count: int = 4
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 50
+    seed: int = 0
+
+
+# --- building blocks -------------------------------------------------------------------------
+def check_options(o: SSGANTrainOptions) -> None:
+    if o.model not in MODELS:
+        raise ValueError(f"--model must be one of {MODELS}, got {o.model!r}")
+    if o.mask_source not in MASK_SOURCES:
+        raise ValueError(f"--mask-source must be one of {MASK_SOURCES}, got {o.mask_source!r}")
+    if o.mask_source == "predicted" and not o.sketch_segmenter:
+        raise ValueError("--mask-source predicted needs --sketch-segmenter (or use --mask-source gt)")
+
+
+def build_generator(o: SSGANTrainOptions) -> SSGANGenerator | SPADEGenerator:
+    common = dict(z_dim=o.z_dim, widths=tuple(o.widths), resolution=o.resolution, spade_hidden=o.spade_hidden)
+    if o.model == "ssgan":
+        return SSGANGenerator(sfm_channels=o.sfm_channels, **common)
+    return SPADEGenerator(**common)
+
+
+def build_discriminator(o: SSGANTrainOptions) -> MultiscaleDiscriminator:
+    return MultiscaleDiscriminator(widths=tuple(o.d_widths), num_scales=o.d_scales)
+
+
+def load_segmenter(name_or_path: str) -> PartSegmenter:
+    """A frozen PartSegmenter from a folder, or from weights/<name> (checksum-verified)."""
+    path = Path(name_or_path)
+    model = PartSegmenter.from_pretrained(path) if path.is_dir() else load_pretrained(PartSegmenter, name_or_path)
+    return model.eval().requires_grad_(False)
+
+
+def build_perceptual(o: SSGANTrainOptions) -> PerceptualFeatures:
+    segmenter = load_segmenter(o.perceptual_segmenter) if o.perceptual_segmenter and not o.vgg_weights else None
+    return PerceptualFeatures.build(o.vgg_weights or None, segmenter)
+
+
+@torch.no_grad()
+def predict_masks(segmenter: PartSegmenter, sketches: torch.Tensor) -> torch.Tensor:
+    """Sketches (B, 1, H, W) in [-1, 1] -> one-hot predicted part masks (B, C, H, W)."""
+    x = sketches.expand(-1, segmenter.config.in_channels, -1, -1)
+    return one_hot_masks(segmenter(x.to(next(segmenter.parameters()))).argmax(1), segmenter.config.num_classes)
+
+
+def prepare_batch(batch: list[torch.Tensor], o: SSGANTrainOptions, segmenter: PartSegmenter | None,
+                  g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """uint8 (images, parts, sketches) -> (real images [-1, 1], masks M0, sketches as seen)."""
+    images, parts, sketches = batch[0].float() / 127.5 - 1.0, batch[1].long(), batch[2].float() / 127.5 - 1.0
+    flip = (torch.rand(images.shape[0], generator=g) < o.flip_prob).view(-1, 1, 1, 1)
+    images, sketches = torch.where(flip, images.flip(-1), images), torch.where(flip, sketches.flip(-1), sketches)
+    parts = torch.where(flip[:, 0], parts.flip(-1), parts)
+    drawn = (torch.rand(images.shape[0], generator=g) < o.hand_drawn_prob).view(-1, 1, 1, 1)
+    sketches = torch.where(drawn, hand_drawn(sketches, generator=g), sketches)
+    if o.mask_source == "gt":
+        masks = one_hot_masks(parts)
+    else:
+        masks = predict_masks(segmenter, sketches).cpu()
+    return images, masks, sketches
+
+
+def discriminate(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor):
+    """One D pass on fake and real together -> (fake features, real features) per scale."""
+    outputs = d(torch.cat([fake, real]), torch.cat([masks, masks]))
+    n = fake.shape[0]
+    fake_out = [[f[:n] for f in scale] for scale in outputs]
+    real_out = [[f[n:] for f in scale] for scale in outputs]
+    return fake_out, real_out
+
+
+def d_loss(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    fake_out, real_out = discriminate(d, fake.detach(), real, masks)
+    return sum(d_hinge(r[-1], f[-1]) for r, f in zip(real_out, fake_out)) / len(fake_out)
+
+
+def g_loss(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor, perceptual: PerceptualFeatures,
+           o: SSGANTrainOptions) -> tuple[torch.Tensor, dict[str, float]]:
+    fake_out, real_out = discriminate(d, fake, real, masks)
+    adversarial = sum(g_hinge(f[-1]) for f in fake_out) / len(fake_out)
+    fm = feature_matching(real_out, fake_out)
+    percep = perceptual_loss(fake, real, perceptual) if o.lambda_perceptual > 0 else fake.new_zeros(())
+    total = adversarial + o.lambda_fm * fm + o.lambda_perceptual * percep
+    return total, {"g_adv": adversarial.item(), "fm": fm.item(), "perceptual": percep.item()}
+
+
+# --- samples and export ----------------------------------------------------------------------
+def _rgb(x: torch.Tensor) -> np.ndarray:
+    """(C, H, W) in [-1, 1] (C = 1 or 3) -> HxWx3 uint8."""
+    x = x.detach().float().cpu().clamp(-1, 1).expand(3, -1, -1)
+    return ((x + 1) * 127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+@torch.no_grad()
+def sample_grid(generator, sketches: torch.Tensor, masks: torch.Tensor, real: torch.Tensor, seed: int) -> Image.Image:
+    """Rows: sketch | predicted mask | generated | render, with a fixed z."""
+    was_training = generator.training
+    generator.eval()
+    g = torch.Generator().manual_seed(seed)
+    fake, _ = generator(masks, z=torch.randn(masks.shape[0], generator.config.z_dim, generator=g))
+    generator.train(was_training)
+    rows = [np.concatenate([_rgb(s), colorize(m.argmax(0).cpu().numpy()), _rgb(f), _rgb(r)], 1)
+            for s, m, f, r in zip(sketches, masks, fake, real)]
+    return Image.fromarray(np.concatenate(rows, 0))
+
+
+def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
+    generator_class = SSGANGenerator if o.model == "ssgan" else SPADEGenerator
+    model = generator_class.from_pretrained(run.out / GENERATOR)
+    run.export.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(run.export, safe_serialization=True)
+    body = "\n".join([
+        f"# {run.export.name}", "",
+        f"{TITLES[o.model]} generator, {o.resolution} px, part masks -> car images. Masks come from "
+        f"{'the sketch segmenter ' + o.sketch_segmenter if o.mask_source == 'predicted' else 'the true part maps'}.",
+        "", "## Training", "```", run.command, "```",
+        f"{state.step} steps of batch {o.batch_size} per process; {state.seconds / 60:.0f} min on this machine.",
+    ])
+    write_model_card(run.export, body)
+    return run.export
+
+
+# --- training --------------------------------------------------------------------------------
+def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
+    """Train (or resume) into run.out; export at the end when run.export is set."""
+    from accelerate import Accelerator
+    from accelerate.utils import DataLoaderConfiguration
+
+    check_options(o)
+    if run.threads > 0:
+        torch.set_num_threads(run.threads)
+    accelerator = Accelerator(dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
+    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
+    run.out.mkdir(parents=True, exist_ok=True)
+    if accelerator.is_main_process:
+        write_options(run, o, accelerator.num_processes)
+
+    torch.manual_seed(o.seed)  # same initial weights on every process
+    generator, discriminator = build_generator(o), build_discriminator(o)
+    perceptual = build_perceptual(o)
+    segmenter = load_segmenter(o.sketch_segmenter) if o.mask_source == "predicted" else None
+    say(f"{o.model}: perceptual features '{perceptual.kind}', masks from {o.mask_source}")
+    data = load_renders(run.data, o.resolution, sketches=True)
+    loader = DataLoader(TensorDataset(data.images, data.parts, data.sketches), batch_size=o.batch_size,
+                        shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(o.seed))
+    opt_g = torch.optim.Adam(generator.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
+    generator, discriminator, opt_g, opt_d, loader = accelerator.prepare(generator, discriminator, opt_g, opt_d, loader)
+    if len(loader) == 0:
+        raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
+
+    state = TrainState()
+    checkpoint = latest_checkpoint(run.out)
+    if checkpoint is not None:
+        state = load_checkpoint(accelerator, checkpoint)
+        say(f"resumed from {checkpoint} (step {state.step})")
+    fixed = prepare_batch([data.images[: o.sample_count], data.parts[: o.sample_count],
+                           data.sketches[: o.sample_count]], dataclasses.replace(o, flip_prob=0.0, hand_drawn_prob=0.0),
+                          segmenter, torch.Generator().manual_seed(o.seed))
+
+    generator.train(), discriminator.train(), perceptual.train()
+    while state.step < o.steps:
+        epoch, offset = divmod(state.step, len(loader))
+        loader.set_epoch(epoch)
+        tick = time.perf_counter()
+        for batch in (accelerator.skip_first_batches(loader, offset) if offset else loader):
+            g = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
+            real, masks, _ = prepare_batch(batch, o, segmenter, g)
+            losses = train_step(accelerator, generator, discriminator, opt_g, opt_d, perceptual, real, masks, g, o)
+            state.step += 1
+            now = time.perf_counter()
+            state.seconds, tick = state.seconds + now - tick, now
+            after_step(accelerator, run, o, state, losses, generator, fixed, say)
+            tick = time.perf_counter()
+            if state.step >= o.steps:
+                break
+
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(generator).save_pretrained(run.out / GENERATOR)
+        if run.export is not None:
+            say(f"exported -> {export(run, o, state)}")
+    accelerator.wait_for_everyone()
+    return state
+
+
+def train_step(accelerator, generator, discriminator, opt_g, opt_d, perceptual, real, masks, g, o) -> dict[str, float]:
+    """One D update on the detached fake, then one G update (D's grads from it are discarded)."""
+    z = torch.randn(real.shape[0], o.z_dim, generator=g)
+    fake, _ = generator(masks, z=z)
+    loss_d = d_loss(discriminator, fake, real, masks)
+    opt_d.zero_grad(set_to_none=True)
+    accelerator.backward(loss_d)
+    opt_d.step()
+    loss_g, parts = g_loss(discriminator, fake, real, masks, perceptual, o)
+    opt_g.zero_grad(set_to_none=True)
+    accelerator.backward(loss_g)
+    opt_g.step()
+    opt_d.zero_grad(set_to_none=True)
+    return {"d": loss_d.item(), "g": loss_g.item(), **parts}
+
+
+def after_step(accelerator, run: RunConfig, o: SSGANTrainOptions, state: TrainState, losses: dict[str, float],
+               generator, fixed, say) -> None:
+    """Logging, sample grids and checkpoints."""
+    if state.step % o.log_every == 0:
+        record = {"step": state.step, "minutes": round(state.seconds / 60, 2),
+                  **{k: round(v, 5) for k, v in losses.items()}}
+        say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in losses.items()))
+        if accelerator.is_main_process:
+            with open(run.out / "history.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
+    if accelerator.is_main_process and (state.step % o.sample_every == 0 or state.step == o.steps):
+        (run.out / "samples").mkdir(exist_ok=True)
+        real, masks, sketches = fixed
+        grid = sample_grid(accelerator.unwrap_model(generator), sketches, masks, real, o.seed)
+        grid.save(run.out / "samples" / f"step_{state.step:07d}.png")
+    if state.step % o.checkpoint_every == 0 or state.step == o.steps:
+        save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+
+
+# --- command line ----------------------------------------------------------------------------
+TUPLE_OPTIONS = ("widths", "d_widths")
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SSGANTrainOptions]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", nargs="+", type=Path, required=True, help="render folders to train on")
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser.add_argument("--export", type=Path, help="write the generator and its card here at the end")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
+    for f in dataclasses.fields(SSGANTrainOptions):
+        nargs = "+" if f.name in TUPLE_OPTIONS else None
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f), nargs=nargs)
+    args = parser.parse_args(argv)
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SSGANTrainOptions)
+                 if getattr(args, f.name) is not None}
+    for name in TUPLE_OPTIONS:
+        if name in overrides:
+            overrides[name] = tuple(overrides[name])
+    command = "python -m carstudio.train.ssgan " + shlex.join(sys.argv[1:] if argv is None else argv)
+    run = RunConfig(args.data, args.out, [], args.export, args.threads, command)
+    return run, dataclasses.replace(SSGANTrainOptions(), **overrides)
+
+
+def main(argv: list[str] | None = None) -> None:
+    run, options = parse_args(argv)
+    train(run, options, log=lambda msg: print(msg, flush=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""One-step SSGAN / SPADE-baseline training on a tiny synthetic render folder: in-process (predicted
+masks from a tiny sketch segmenter, segmenter perceptual features), resumed, exported, and with two
+data-parallel processes through `accelerate launch` (CPU, gloo)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from carstudio.models.segmenter import PartSegmenter
+from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator
+from carstudio.train.ssgan import main
+from tests.smoke.test_train_segmenter import SIZE, free_port, restore_torch_threads, write_render_folder  # noqa: F401
+
+TINY_ARGS = ["--resolution", str(SIZE), "--widths", "8", "8", "4", "--z-dim", "8", "--sfm-channels", "4",
+             "--spade-hidden", "8", "--d-widths", "8", "16", "--d-scales", "2", "--batch-size", "4",
+             "--threads", "1", "--log-every", "1", "--sample-count", "2"]
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory) -> Path:
+    return write_render_folder(tmp_path_factory.mktemp("renders"))
+
+
+@pytest.fixture(scope="module")
+def segmenters(tmp_path_factory) -> tuple[Path, Path]:
+    """(a 1-channel sketch segmenter, a 3-channel part segmenter), random tiny weights."""
+    root = tmp_path_factory.mktemp("segmenters")
+    torch.manual_seed(0)
+    PartSegmenter(in_channels=1, widths=(4, 8), feature_level=1, resolution=SIZE).save_pretrained(root / "sketch")
+    PartSegmenter(widths=(4, 8), feature_level=1, resolution=SIZE).save_pretrained(root / "parts")
+    return root / "sketch", root / "parts"
+
+
+def test_ssgan_train_resume_and_export(renders, segmenters, tmp_path, capsys, restore_torch_threads):
+    run, export = tmp_path / "run", tmp_path / "weights" / "ssgan-tiny"
+    args = ["--data", str(renders), "--out", str(run), "--export", str(export), "--model", "ssgan",
+            "--sketch-segmenter", str(segmenters[0]), "--perceptual-segmenter", str(segmenters[1]),
+            "--steps", "2", "--checkpoint-every", "1", "--sample-every", "1", "--keep-checkpoints", "3", *TINY_ARGS]
+    main(args)
+    out = capsys.readouterr().out
+    assert "perceptual features 'segmenter'" in out and "masks from predicted" in out
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000001", "step_0000002"]
+    options = json.loads((run / "options.json").read_text())
+    assert options["num_processes"] == 1 and options["options"]["widths"] == [8, 8, 4]
+    assert options["options"]["lr"] == 2e-4 and options["options"]["beta1"] == 0.0
+    assert len((run / "history.jsonl").read_text().splitlines()) == 2
+    assert (run / "samples" / "step_0000002.png").is_file()
+    model = SSGANGenerator.from_pretrained(export)
+    assert model.config.widths == [8, 8, 4] and "sha256" in (export / "README.md").read_text()
+
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run, resumed)
+    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
+    again_args = [a if a != str(run) else str(resumed) for a in args]
+    main(again_args)
+    assert "resumed from" in capsys.readouterr().out
+    for name in ("model.safetensors", "model_1.safetensors"):  # generator, discriminator
+        first = load_file(run / "checkpoints" / "step_0000002" / name)
+        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
+        assert first.keys() == again.keys()
+        for key in first:
+            torch.testing.assert_close(again[key], first[key], msg=f"{name} {key}")
+    main(again_args)
+    assert "step 3" not in capsys.readouterr().out
+
+
+def test_spade_baseline_on_true_masks_with_l1_fallback(renders, tmp_path, capsys, restore_torch_threads):
+    run = tmp_path / "run"
+    main(["--data", str(renders), "--out", str(run), "--model", "spade", "--mask-source", "gt",
+          "--perceptual-segmenter", "", "--steps", "1", *TINY_ARGS])
+    assert "perceptual features 'l1'" in capsys.readouterr().out
+    assert isinstance(SPADEGenerator.from_pretrained(run / "generator"), SPADEGenerator)
+
+
+def test_predicted_masks_need_a_sketch_segmenter(renders, tmp_path):
+    with pytest.raises(ValueError, match="sketch-segmenter"):
+        main(["--data", str(renders), "--out", str(tmp_path / "run"), "--steps", "1", *TINY_ARGS])
+
+
+def test_two_processes_through_accelerate_launch(renders, tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(free_port()),
+               "-m", "carstudio.train.ssgan", "--data", str(renders), "--out", str(run), "--model", "ssgan",
+               "--mask-source", "gt", "--perceptual-segmenter", "", "--steps", "1", *TINY_ARGS]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
+    checkpoint = run / "checkpoints" / "step_0000001"
+    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    assert (run / "generator" / "config.json").is_file()
