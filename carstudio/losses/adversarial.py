@@ -37,3 +37,28 @@ def gradient_penalty(
     scores = critic(mixed)
     (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1.0) ** 2).mean()
+
+
+def lecam_reg(
+    real_scores: torch.Tensor, fake_scores: torch.Tensor, ema_real: float | torch.Tensor, ema_fake: float | torch.Tensor
+) -> torch.Tensor:
+    """LeCam regularizer (Tseng et al., 2021): R_LC = mean(relu(D(real) - ema_fake)^2)
+    + mean(relu(ema_real - D(fake))^2), with exponential moving averages of past D outputs."""
+    return torch.relu(real_scores - ema_fake).pow(2).mean() + torch.relu(ema_real - fake_scores).pow(2).mean()
+
+
+class LeCamEMA:
+    """Moving averages of the mean real and fake critic scores for `lecam_reg` (start at 0)."""
+
+    def __init__(self, decay: float = 0.99, real: float = 0.0, fake: float = 0.0):
+        self.decay, self.real, self.fake = decay, real, fake
+
+    def update(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> None:
+        self.real = self.decay * self.real + (1.0 - self.decay) * float(real_scores.detach().mean())
+        self.fake = self.decay * self.fake + (1.0 - self.decay) * float(fake_scores.detach().mean())
+
+    def state_dict(self) -> dict[str, float]:
+        return {"decay": self.decay, "real": self.real, "fake": self.fake}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.decay, self.real, self.fake = float(state["decay"]), float(state["real"]), float(state["fake"])

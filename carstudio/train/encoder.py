@@ -1,0 +1,215 @@
+"""Train a ResNet-18 encoder that maps a generator's images back to their latent codes.
+
+Pairs (G(z), z) come from a frozen SN-GAN generator, fresh every step (no dataset); the loss is
+the latent MSE ||E(G(z)) - z||^2 plus, optionally (--image-weight), the image reconstruction
+MSE ||G(E(G(z))) - G(z)||^2. `refine_latent` then improves one image's code by a few steps of
+gradient descent on its reconstruction error.
+
+    python -m carstudio.train.encoder --generator weights/sngan-everyday-64 --out runs/encoder-64 \\
+        --export weights/encoder-sngan-64
+    ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes 2 --num_machines 1 \\
+        --mixed_precision no --dynamo_backend no -m carstudio.train.encoder --generator ... --out ...
+
+The run folder holds options.json, checkpoints/step_NNNNNNN/ (resumable like the other
+trainers) and, at the end, encoder/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from carstudio.hub import write_model_card
+from carstudio.models.encoder import ResNet18Encoder
+from carstudio.models.sngan import SNGANGenerator
+from carstudio.train.segmenter import STATE_FILE, _option_type, latest_checkpoint, save_checkpoint
+
+ENCODER = "encoder"
+
+
+@dataclass
+class EncoderTrainOptions:
+    width: int = 64  # ResNet-18 base width (64 is the original network)
+    steps: int = 5000
+    batch_size: int = 64  # per process
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    image_weight: float = 0.0  # weight of the image reconstruction MSE; 0: latent MSE only
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 50
+    seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    generator: Path
+    out: Path
+    export: Path | None = None
+    threads: int = 1
+    command: str = ""
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    seconds: float = 0.0
+    last: dict = dataclasses.field(default_factory=dict)
+
+
+def build_encoder(generator: SNGANGenerator, o: EncoderTrainOptions) -> ResNet18Encoder:
+    return ResNet18Encoder(z_dim=generator.config.z_dim, resolution=generator.config.resolution, width=o.width)
+
+
+def freeze(generator: torch.nn.Module) -> torch.nn.Module:
+    """Eval mode (BatchNorm running statistics) and no parameter gradients."""
+    return generator.requires_grad_(False).eval()
+
+
+def encoder_loss(encoder, generator, z: torch.Tensor, image_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
+    with torch.no_grad():
+        images = generator(z)
+    z_hat = encoder(images)
+    latent = F.mse_loss(z_hat, z)
+    loss, parts = latent, {"latent_mse": latent.item()}
+    if image_weight > 0:
+        image = F.mse_loss(generator(z_hat), images)
+        loss = loss + image_weight * image
+        parts["image_mse"] = image.item()
+    return loss, parts
+
+
+def train_step(encoder, generator, optimizer, o: EncoderTrainOptions, rng: torch.Generator,
+               backward=None) -> dict[str, float]:
+    """One optimizer step on a fresh batch of (G(z), z); `backward` defaults to loss.backward."""
+    param = next(encoder.parameters())
+    z = torch.randn(o.batch_size, generator.config.z_dim, generator=rng).to(param)
+    loss, parts = encoder_loss(encoder, generator, z, o.image_weight)
+    optimizer.zero_grad(set_to_none=True)
+    (backward or torch.Tensor.backward)(loss)
+    optimizer.step()
+    return parts
+
+
+def refine_latent(generator, encoder, image: torch.Tensor, steps: int = 50, lr: float = 0.05) -> torch.Tensor:
+    """Start from E(image) and take `steps` Adam steps on the code to lower the reconstruction
+    MSE ||G(z) - image||^2. Neither network is changed; returns the refined codes (N, z_dim)."""
+    was_training = generator.training, encoder.training
+    generator.eval(), encoder.eval()
+    with torch.no_grad():
+        z = encoder(image).detach()
+    z.requires_grad_(True)
+    optimizer = torch.optim.Adam([z], lr=lr)
+    for _ in range(steps):
+        loss = F.mse_loss(generator(z), image)
+        (grad,) = torch.autograd.grad(loss, z)
+        z.grad = grad
+        optimizer.step()
+    generator.train(was_training[0]), encoder.train(was_training[1])
+    return z.detach()
+
+
+# --- run -------------------------------------------------------------------------------------
+def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
+    from accelerate import Accelerator
+
+    if run.threads > 0:
+        torch.set_num_threads(run.threads)
+    accelerator = Accelerator()
+    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
+    run.out.mkdir(parents=True, exist_ok=True)
+    if accelerator.is_main_process:
+        write_options(run, o, accelerator.num_processes)
+    generator = freeze(SNGANGenerator.from_pretrained(run.generator)).to(accelerator.device)
+    torch.manual_seed(o.seed)
+    encoder = build_encoder(generator, o).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+    encoder, optimizer = accelerator.prepare(encoder, optimizer)
+    state = TrainState()
+    checkpoint = latest_checkpoint(run.out)
+    if checkpoint is not None:
+        accelerator.load_state(str(checkpoint))
+        state = TrainState(**json.loads((checkpoint / STATE_FILE).read_text()))
+        say(f"resumed from {checkpoint} (step {state.step})")
+    encoder.train()
+    while state.step < o.steps:
+        tick = time.perf_counter()
+        rng = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
+        state.last = train_step(encoder, generator, optimizer, o, rng, accelerator.backward)
+        state.step += 1
+        state.seconds += time.perf_counter() - tick
+        if state.step % o.log_every == 0:
+            say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in state.last.items())
+                + f" {state.seconds / 60:.1f} min")
+        if state.step % o.checkpoint_every == 0 or state.step == o.steps:
+            save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+    if accelerator.is_main_process:
+        accelerator.unwrap_model(encoder).save_pretrained(run.out / ENCODER, safe_serialization=True)
+        if run.export is not None:
+            export(run, o, state, say)
+    accelerator.wait_for_everyone()
+    return state
+
+
+def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print) -> Path:
+    encoder = ResNet18Encoder.from_pretrained(run.out / ENCODER)
+    run.export.mkdir(parents=True, exist_ok=True)
+    encoder.save_pretrained(run.export, safe_serialization=True)
+    params = sum(p.numel() for p in encoder.parameters())
+    write_model_card(run.export, "\n".join([
+        f"# {run.export.name}: ResNet-18 encoder for `{run.generator.as_posix()}`",
+        "",
+        f"ResNet-18 (width {o.width}, {params / 1e6:.2f} M parameters): image in [-1, 1] -> latent code "
+        f"(z {encoder.config.z_dim}) of the generator above.",
+        "",
+        "## Training",
+        "```",
+        run.command or "python -m carstudio.train.encoder ...",
+        "```",
+        f"{state.step} steps of batch {o.batch_size} per process on fresh (G(z), z) pairs; latent MSE"
+        + (f" + {o.image_weight} x image MSE" if o.image_weight > 0 else "")
+        + f"; AdamW lr {o.lr}. Last losses: {state.last}. Time on this machine: {state.seconds / 60:.0f} min.",
+    ]))
+    say(f"exported {run.out / ENCODER} -> {run.export}")
+    return run.export
+
+
+def write_options(run: RunConfig, o: EncoderTrainOptions, num_processes: int) -> None:
+    record = {"command": run.command, "generator": str(run.generator),
+              "export": str(run.export) if run.export else None, "threads": run.threads,
+              "num_processes": num_processes, "options": dataclasses.asdict(o)}
+    (run.out / "options.json").write_text(json.dumps(record, indent=1))
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, EncoderTrainOptions]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generator", type=Path, required=True, help="a saved SNGANGenerator folder (kept frozen)")
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser.add_argument("--export", type=Path, help="write the encoder and its card here at the end")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
+    for f in dataclasses.fields(EncoderTrainOptions):
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f))
+    args = parser.parse_args(argv)
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(EncoderTrainOptions)
+                 if getattr(args, f.name) is not None}
+    command = "python -m carstudio.train.encoder " + shlex.join(sys.argv[1:] if argv is None else argv)
+    return (RunConfig(args.generator, args.out, args.export, args.threads, command),
+            dataclasses.replace(EncoderTrainOptions(), **overrides))
+
+
+def main(argv: list[str] | None = None) -> None:
+    run, options = parse_args(argv)
+    train(run, options, log=lambda msg: print(msg, flush=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""One-step SN-GAN training on a tiny synthetic render folder: in-process, resumed, FreezeD
+fine-tuning from the finished run, and with two data-parallel processes through
+`accelerate launch` (CPU, gloo)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from carstudio.models.sngan import SNGANGenerator
+from carstudio.train.sngan import main
+from tests.smoke.test_train_segmenter import free_port, write_render_folder
+
+TINY_ARGS = ["--resolution", "32", "--z-dim", "8", "--g-widths", "16", "8", "8", "4", "--d-widths", "4", "8", "8", "8",
+             "--batch-size", "4", "--sample-count", "4", "--ema-start", "1", "--threads", "1", "--log-every", "1"]
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory) -> Path:
+    return write_render_folder(tmp_path_factory.mktemp("renders"))
+
+
+@pytest.fixture
+def restore_torch_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(True)
+
+
+def test_train_resume_freeze_d_and_export(renders, tmp_path, capsys, restore_torch_threads):
+    run, export = tmp_path / "run", tmp_path / "weights" / "sngan-tiny"
+    args = ["--data", str(renders), "--out", str(run), "--export", str(export), "--steps", "2",
+            "--checkpoint-every", "1", "--sample-every", "1", "--keep-checkpoints", "3", *TINY_ARGS]
+    main(args)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000001", "step_0000002"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000001.png", "step_0000002.png"]
+    options = json.loads((run / "options.json").read_text())
+    assert options["num_processes"] == 1 and options["options"]["g_widths"] == [16, 8, 8, 4]
+    assert options["options"]["lecam_weight"] == 0.3 and options["options"]["policy"] == "color,translation,cutout"
+    out = capsys.readouterr().out
+    assert "step 2/2" in out and "lecam" in out and "img/s" in out
+    generator = SNGANGenerator.from_pretrained(export)
+    assert generator(torch.randn(2, 8)).shape == (2, 3, 32, 32)
+    assert "sha256" in (export / "README.md").read_text()
+
+    # resume: drop the last checkpoint, run again, and step 2 must come out the same (EMA included)
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run, resumed)
+    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
+    main([a if a != str(run) else str(resumed) for a in args])
+    assert "resumed from" in capsys.readouterr().out
+    for name in ("model.safetensors", "model_1.safetensors", "custom_checkpoint_0.pkl"):
+        assert (run / "checkpoints" / "step_0000002" / name).is_file(), name
+    for name in ("model.safetensors", "model_1.safetensors"):
+        first = load_file(run / "checkpoints" / "step_0000002" / name)
+        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
+        for key in first:
+            torch.testing.assert_close(again[key], first[key], msg=key)
+    state = json.loads((resumed / "checkpoints" / "step_0000002" / "trainer_state.json").read_text())
+    assert state["lecam"] == json.loads((run / "checkpoints" / "step_0000002" / "trainer_state.json").read_text())["lecam"]
+
+    # FreezeD: fine-tune from the finished run with the two lowest D blocks frozen
+    tuned = tmp_path / "tuned"
+    main(["--data", str(renders), "--out", str(tuned), "--init-from", str(run), "--freeze-d", "2",
+          "--steps", "1", *TINY_ARGS])
+    before = load_file(run / "models" / "discriminator" / "diffusion_pytorch_model.safetensors")
+    after = load_file(tuned / "models" / "discriminator" / "diffusion_pytorch_model.safetensors")
+    frozen = [k for k in before if k.startswith(("blocks.0.", "blocks.1.")) and k.endswith("original")]
+    trained = [k for k in before if k.startswith("blocks.3.") and k.endswith("original")]
+    assert frozen and trained
+    for key in frozen:
+        torch.testing.assert_close(after[key], before[key], msg=key)
+    assert any(not torch.equal(after[k], before[k]) for k in trained)
+
+
+def test_freeze_d_needs_init_from(renders, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--data", str(renders), "--out", str(tmp_path / "run"), "--freeze-d", "2", *TINY_ARGS])
+
+
+def test_two_processes_through_accelerate_launch(renders, tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(free_port()),
+               "-m", "carstudio.train.sngan", "--data", str(renders), "--out", str(run), "--steps", "1", *TINY_ARGS]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
+    checkpoint = run / "checkpoints" / "step_0000001"
+    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    assert "step 1/1" in result.stdout and "img/s" in result.stdout
+    assert (run / "models" / "generator_ema" / "config.json").is_file()
+
+
+def test_encoder_training_resume_and_export(tmp_path, capsys, restore_torch_threads):
+    from carstudio.models.encoder import ResNet18Encoder
+    from carstudio.train.encoder import main as train_encoder
+
+    torch.manual_seed(0)
+    SNGANGenerator(z_dim=8, resolution=32, widths=(16, 8, 8, 4)).save_pretrained(tmp_path / "g")
+    run, export = tmp_path / "enc", tmp_path / "weights" / "encoder-tiny"
+    args = ["--generator", str(tmp_path / "g"), "--out", str(run), "--export", str(export), "--width", "4",
+            "--steps", "2", "--batch-size", "4", "--image-weight", "0.5", "--checkpoint-every", "1",
+            "--log-every", "1"]
+    train_encoder(args)
+    assert "image_mse" in capsys.readouterr().out
+    assert ResNet18Encoder.from_pretrained(export)(torch.zeros(1, 3, 32, 32)).shape == (1, 8)
+    shutil.rmtree(run / "checkpoints" / "step_0000002")
+    train_encoder(args)
+    assert "resumed from" in capsys.readouterr().out
+    assert json.loads((run / "options.json").read_text())["options"]["image_weight"] == 0.5
