@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from spaces.common import DELETE_CACHE, configure_queue, launch_kwargs
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
@@ -33,4 +35,6 @@ def build_demo() -> gr.Blocks:
 
 
 if __name__ == "__main__":
+    # Tracebacks of failed requests (see spaces.common.user_errors) go to the server log.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     build_demo().launch(**launch_kwargs())
