@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from carstudio.hub import write_model_card
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
+from carstudio.train.runs import start_run
 from carstudio.train.segmenter import STATE_FILE, _option_type, latest_checkpoint, save_checkpoint
 
 ENCODER = "encoder"
@@ -120,15 +121,7 @@ def refine_latent(generator, encoder, image: torch.Tensor, steps: int = 50, lr: 
 
 # --- run -------------------------------------------------------------------------------------
 def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
-    from accelerate import Accelerator
-
-    if run.threads > 0:
-        torch.set_num_threads(run.threads)
-    accelerator = Accelerator()
-    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
-    run.out.mkdir(parents=True, exist_ok=True)
-    if accelerator.is_main_process:
-        write_options(run, o, accelerator.num_processes)
+    accelerator, say = start_run(run, o, log, seedable_sampler=False)
     generator = freeze(SNGANGenerator.from_pretrained(run.generator)).to(accelerator.device)
     torch.manual_seed(o.seed)
     encoder = build_encoder(generator, o).to(memory_format=torch.channels_last)
@@ -182,12 +175,6 @@ def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print)
     say(f"exported {run.out / ENCODER} -> {run.export}")
     return run.export
 
-
-def write_options(run: RunConfig, o: EncoderTrainOptions, num_processes: int) -> None:
-    record = {"command": run.command, "generator": str(run.generator),
-              "export": str(run.export) if run.export else None, "threads": run.threads,
-              "num_processes": num_processes, "options": dataclasses.asdict(o)}
-    (run.out / "options.json").write_text(json.dumps(record, indent=1))
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, EncoderTrainOptions]:

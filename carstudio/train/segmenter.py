@@ -41,6 +41,7 @@ from carstudio.data.datasets import RenderDataset
 from carstudio.data.parts import NUM_PARTS, PART_NAMES
 from carstudio.hub import checksum_lines
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
+from carstudio.train.runs import start_run
 from carstudio.models.segmenter import PartSegmenter
 
 CHECKPOINTS = "checkpoints"
@@ -316,18 +317,7 @@ def build_model(o: SegmenterTrainOptions) -> PartSegmenter:
 
 def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
-    from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration
-
-    if run.threads > 0:
-        torch.set_num_threads(run.threads)
-    accelerator = Accelerator(dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
-    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
-    run.out.mkdir(parents=True, exist_ok=True)
-    if accelerator.is_main_process:
-        write_options(run, o, accelerator.num_processes)
-
-    torch.manual_seed(o.seed)  # same initial weights on every process; bad configs fail before loading
+    accelerator, say = start_run(run, o, log)  # bad configs fail before loading data
     model = build_model(o).to(memory_format=torch.channels_last)
     data = load_renders(run.data, o.resolution, paints=o.paint_prob > 0, sketches=o.sketch_prob > 0)
     val = load_renders(run.val_data, o.resolution, paints=True, sketches=True) if run.val_data else None
@@ -531,12 +521,6 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
 
 
 # --- command line ----------------------------------------------------------------------------
-def write_options(run: RunConfig, o: SegmenterTrainOptions, num_processes: int) -> None:
-    record = {"command": run.command, "data": [str(p) for p in run.data], "val_data": [str(p) for p in run.val_data],
-              "export": str(run.export) if run.export else None, "threads": run.threads,
-              "num_processes": num_processes, "options": dataclasses.asdict(o)}
-    (run.out / "options.json").write_text(json.dumps(record, indent=1))
-
 
 def _option_type(f: dataclasses.Field) -> type:
     name = f.type if isinstance(f.type, str) else f.type.__name__

@@ -37,6 +37,7 @@ from carstudio.hub import write_model_card
 from carstudio.imaging import tensor_to_pil
 from carstudio.losses.adversarial import LeCamEMA, d_hinge, g_hinge, lecam_reg
 from carstudio.models.sngan import SNGANDiscriminator, SNGANGenerator, freeze_lowest_blocks
+from carstudio.train.runs import start_run
 from carstudio.train.segmenter import STATE_FILE, _option_type, _to_uint8, latest_checkpoint, save_checkpoint
 
 MODELS = "models"
@@ -256,19 +257,8 @@ def after_step(accelerator, run: RunConfig, o: SNGANTrainOptions, state: TrainSt
 
 def train(run: RunConfig, o: SNGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export the EMA generator at the end when run.export is set."""
-    from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration
-
     parse_policy(o.policy)
-    if run.threads > 0:
-        torch.set_num_threads(run.threads)
-    accelerator = Accelerator(dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
-    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
-    run.out.mkdir(parents=True, exist_ok=True)
-    if accelerator.is_main_process:
-        write_options(run, o, accelerator.num_processes)
-
-    torch.manual_seed(o.seed)  # same initial weights on every process
+    accelerator, say = start_run(run, o, log)
     g, d, ema = build_models(o, run.init_from)
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     images = load_images(run.data, o.resolution)
@@ -329,13 +319,6 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
 
 
 # --- command line ----------------------------------------------------------------------------
-def write_options(run: RunConfig, o: SNGANTrainOptions, num_processes: int) -> None:
-    record = {"command": run.command, "data": [str(p) for p in run.data],
-              "init_from": str(run.init_from) if run.init_from else None,
-              "export": str(run.export) if run.export else None, "threads": run.threads,
-              "num_processes": num_processes, "options": dataclasses.asdict(o)}
-    (run.out / "options.json").write_text(json.dumps(record, indent=1))
-
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SNGANTrainOptions]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -42,6 +42,7 @@ from carstudio.losses.adversarial import d_hinge, g_hinge
 from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import MultiscaleDiscriminator, SPADEGenerator, SSGANGenerator, one_hot_masks
+from carstudio.train.runs import start_run
 from carstudio.train.segmenter import (
     RunConfig,
     TrainState,
@@ -50,7 +51,6 @@ from carstudio.train.segmenter import (
     load_checkpoint,
     load_renders,
     save_checkpoint,
-    write_options,
 )
 
 GENERATOR = "generator"
@@ -213,19 +213,8 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
 # --- training --------------------------------------------------------------------------------
 def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
-    from accelerate import Accelerator
-    from accelerate.utils import DataLoaderConfiguration
-
     check_options(o)
-    if run.threads > 0:
-        torch.set_num_threads(run.threads)
-    accelerator = Accelerator(dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True))
-    say = (lambda msg: log(msg)) if accelerator.is_main_process else (lambda msg: None)
-    run.out.mkdir(parents=True, exist_ok=True)
-    if accelerator.is_main_process:
-        write_options(run, o, accelerator.num_processes)
-
-    torch.manual_seed(o.seed)  # same initial weights on every process
+    accelerator, say = start_run(run, o, log)
     generator, discriminator = build_generator(o), build_discriminator(o)
     perceptual = build_perceptual(o)
     segmenter = load_segmenter(o.sketch_segmenter) if o.mask_source == "predicted" else None

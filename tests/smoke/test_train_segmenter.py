@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
@@ -56,21 +55,6 @@ def write_render_folder(root: Path, count: int = 8) -> Path:
     (root / "dataset.json").write_text(json.dumps({"width": SIZE, "height": SIZE, "view": "any", "seed": 0,
                                                    "cars": ["p406"]}))
     return root
-
-
-@pytest.fixture(scope="module")
-def renders(tmp_path_factory) -> Path:
-    return write_render_folder(tmp_path_factory.mktemp("renders"))
-
-
-@pytest.fixture
-def restore_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(True)  # leave no process-wide Accelerate state to other tests
 
 
 def test_train_checkpoint_resume_and_export(renders, tmp_path, monkeypatch, capsys, restore_torch_threads):

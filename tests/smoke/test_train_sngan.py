@@ -15,25 +15,10 @@ from safetensors.torch import load_file
 
 from carstudio.models.sngan import SNGANGenerator
 from carstudio.train.sngan import main
-from tests.smoke.test_train_segmenter import free_port, write_render_folder
+from tests.smoke.test_train_segmenter import free_port
 
 TINY_ARGS = ["--resolution", "32", "--z-dim", "8", "--g-widths", "16", "8", "8", "4", "--d-widths", "4", "8", "8", "8",
              "--batch-size", "4", "--sample-count", "4", "--ema-start", "1", "--threads", "1", "--log-every", "1"]
-
-
-@pytest.fixture(scope="module")
-def renders(tmp_path_factory) -> Path:
-    return write_render_folder(tmp_path_factory.mktemp("renders"))
-
-
-@pytest.fixture
-def restore_torch_threads():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(True)
 
 
 def test_train_resume_freeze_d_and_export(renders, tmp_path, capsys, restore_torch_threads):

@@ -16,16 +16,11 @@ from safetensors.torch import load_file
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator
 from carstudio.train.ssgan import main
-from tests.smoke.test_train_segmenter import SIZE, free_port, restore_torch_threads, write_render_folder  # noqa: F401
+from tests.smoke.test_train_segmenter import SIZE, free_port
 
 TINY_ARGS = ["--resolution", str(SIZE), "--widths", "8", "8", "4", "--z-dim", "8", "--sfm-channels", "4",
              "--spade-hidden", "8", "--d-widths", "8", "16", "--d-scales", "2", "--batch-size", "4",
              "--threads", "1", "--log-every", "1", "--sample-count", "2"]
-
-
-@pytest.fixture(scope="module")
-def renders(tmp_path_factory) -> Path:
-    return write_render_folder(tmp_path_factory.mktemp("renders"))
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from carstudio import hub
-from carstudio.hub import LazyModel, ModelUnavailable, checksum_lines, load_pretrained
+from carstudio.hub import LazyModel, ModelUnavailable, load_pretrained
 from carstudio.models.singan import SinGANGenerator
 
 TINY = dict(scale_sizes=[[8, 12], [10, 16]], nfc=4, num_layers=3)

@@ -1,0 +1,25 @@
+"""Fixtures every training smoke test uses: a tiny render folder and a clean torch/Accelerate state."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.smoke.test_train_segmenter import write_render_folder
+
+
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory) -> Path:
+    return write_render_folder(tmp_path_factory.mktemp("renders"))
+
+
+@pytest.fixture
+def restore_torch_threads():
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(True)  # leave no process-wide Accelerate state to other tests
