@@ -12,6 +12,12 @@ best/ (the model with the best validation mIoU) and history.jsonl. When the last
 (or --patience evaluations bring no gain) the best model is exported to --export with a model
 card. Running the same command again after the end only re-exports.
 
+`--inputs sketches` trains the sketch segmenter of the sketch-to-car tab (seed 004, section 3.2):
+a 1-channel U-Net fed the renders' line sketches, most of them made to look hand drawn
+(carstudio.data.sketch_augment: wobble, varying width, broken and missing strokes), with the
+same geometric augmentation and no photometric one; validation scores plain and hand-drawn
+held-out sketches.
+
 Loss: class-weighted cross-entropy plus soft Dice. Background and body cover most pixels while
 lights and "other" are a few percent; plain CE under-segments the small parts, and mIoU counts
 every class equally. Dice optimises each class's overlap directly; CE (weights ~ frequency^-1/2,
@@ -39,6 +45,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from carstudio.data.cars import CATALOGUE, FAL, GPL
 from carstudio.data.datasets import RenderDataset
 from carstudio.data.parts import NUM_PARTS, PART_NAMES
+from carstudio.data.sketch_augment import hand_drawn
 from carstudio.hub import checksum_lines
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
 from carstudio.train.runs import start_run
@@ -55,6 +62,7 @@ class SegmenterTrainOptions:
     widths: tuple[int, ...] = (16, 32, 64, 128)
     feature_level: int = 2
     resolution: int = 128  # renders are loaded (resized if needed) at this square size
+    inputs: str = "images"  # images (photos/paints, 3 channels) | sketches (line drawings, 1 channel)
     # optimisation
     steps: int = 6000
     batch_size: int = 16  # per process
@@ -66,6 +74,7 @@ class SegmenterTrainOptions:
     # input mix: renders' flat-colour paints (automatic painting) and line sketches
     paint_prob: float = 0.1
     sketch_prob: float = 0.05
+    hand_drawn_prob: float = 0.8  # --inputs sketches: share of sketches made to look hand drawn
     # augmentation
     flip_prob: float = 0.5
     zoom_min: float = 0.7  # < 1 zooms out (car smaller, edges replicated)
@@ -97,6 +106,7 @@ class RenderTensors:
     parts: torch.Tensor
     paints: torch.Tensor | None = None
     sketches: torch.Tensor | None = None
+    hand_drawn: torch.Tensor | None = None  # fixed hand-drawn versions of the sketches (validation)
 
     def __len__(self) -> int:
         return len(self.parts)
@@ -204,6 +214,18 @@ class Augment:
         return out
 
 
+def sketch_inputs(sketches: torch.Tensor, o: SegmenterTrainOptions, g: torch.Generator) -> torch.Tensor:
+    """uint8 (B, 1, H, W) render sketches -> float [-1, 1], a `hand_drawn_prob` share hand drawn."""
+    x = sketches.float() / 127.5 - 1.0
+    drawn = (torch.rand(x.shape[0], generator=g) < o.hand_drawn_prob).view(-1, 1, 1, 1)
+    return torch.where(drawn, hand_drawn(x, generator=g), x)
+
+
+def hand_drawn_val(sketches: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """A fixed hand-drawn version of held-out uint8 sketches, so validation is comparable over time."""
+    return _to_uint8(hand_drawn(sketches.float() / 127.5 - 1.0, seed=seed))
+
+
 def choose_inputs(
     images: torch.Tensor, paints: torch.Tensor | None, sketches: torch.Tensor | None,
     o: SegmenterTrainOptions, g: torch.Generator,
@@ -254,7 +276,7 @@ def confusion_on(model: PartSegmenter, inputs: torch.Tensor, parts: torch.Tensor
     conf = np.zeros((NUM_PARTS, NUM_PARTS), dtype=np.int64)
     for start in range(0, len(inputs), batch_size):
         x = inputs[start : start + batch_size].float() / 127.5 - 1.0
-        x = x.expand(-1, 3, -1, -1).to(param).contiguous(memory_format=torch.channels_last)
+        x = x.expand(-1, model.config.in_channels, -1, -1).to(param).contiguous(memory_format=torch.channels_last)
         pred = model(x).argmax(1).cpu()
         conf += confusion_matrix(pred, parts[start : start + batch_size], NUM_PARTS)
     model.train(was_training)
@@ -311,16 +333,33 @@ class RunConfig:
     command: str = ""
 
 
+INPUT_KINDS = ("images", "sketches")
+
+
 def build_model(o: SegmenterTrainOptions) -> PartSegmenter:
-    return PartSegmenter(widths=tuple(o.widths), feature_level=o.feature_level, resolution=o.resolution)
+    if o.inputs not in INPUT_KINDS:
+        raise ValueError(f"--inputs must be one of {INPUT_KINDS}, got {o.inputs!r}")
+    return PartSegmenter(in_channels=1 if o.inputs == "sketches" else 3, widths=tuple(o.widths),
+                         feature_level=o.feature_level, resolution=o.resolution)
+
+
+def validation_inputs(val: RenderTensors, o: SegmenterTrainOptions) -> dict[str, torch.Tensor]:
+    """The held-out inputs scored at validation and export, by name; the first one picks the best model."""
+    if o.inputs == "sketches":
+        return {"hand-drawn sketch": val.hand_drawn, "sketch": val.sketches}
+    return {"image": val.images, "paint": val.paints, "sketch": val.sketches}
 
 
 def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
-    accelerator, say = start_run(run, o, log)  # bad configs fail before loading data
-    model = build_model(o).to(memory_format=torch.channels_last)
-    data = load_renders(run.data, o.resolution, paints=o.paint_prob > 0, sketches=o.sketch_prob > 0)
+    model = build_model(o).to(memory_format=torch.channels_last)  # bad configs fail before loading data
+    accelerator, say = start_run(run, o, log)
+    on_sketches = o.inputs == "sketches"
+    data = load_renders(run.data, o.resolution, paints=o.paint_prob > 0 and not on_sketches,
+                        sketches=o.sketch_prob > 0 or on_sketches)
     val = load_renders(run.val_data, o.resolution, paints=True, sketches=True) if run.val_data else None
+    if val is not None:
+        val.hand_drawn = hand_drawn_val(val.sketches, o.seed)
     weights = class_weights(data.parts, o.class_weight_power)
     say(f"{len(data)} training samples, {len(val) if val else 0} validation samples; "
         f"CE weights {[round(w, 2) for w in weights.tolist()]}")
@@ -352,7 +391,10 @@ def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
             images, parts = batch[0], batch[1]
             paints = batch[2] if data.paints is not None else None
             sketches = batch[-1] if data.sketches is not None else None
-            x, target = augment(choose_inputs(images, paints, sketches, o, g), parts.long(), g)
+            if on_sketches:
+                x, target = augment.warp(sketch_inputs(sketches, o, g), parts.long(), g)
+            else:
+                x, target = augment(choose_inputs(images, paints, sketches, o, g), parts.long(), g)
             for group in optimizer.param_groups:
                 group["lr"] = learning_rate(state.step, o)
             logits = model(x.contiguous(memory_format=torch.channels_last))
@@ -391,7 +433,8 @@ def validate(accelerator, model, val: RenderTensors, run_dir: Path, state: Train
     """Every process scores its share of the held-out set; confusion matrices are summed."""
     net = accelerator.unwrap_model(model)
     rank, world = accelerator.process_index, accelerator.num_processes
-    conf = confusion_on(net, val.images[rank::world], val.parts[rank::world])
+    inputs = next(iter(validation_inputs(val, o).values()))
+    conf = confusion_on(net, inputs[rank::world], val.parts[rank::world])
     conf = accelerator.reduce(torch.from_numpy(conf), reduction="sum").numpy()
     result = {"step": state.step, "minutes": round(state.seconds / 60, 2), **scores(conf)}
     state.history.append(result)
@@ -421,9 +464,8 @@ def export(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, val: Ren
     model.save_pretrained(target, safe_serialization=True)
     evaluation = None
     if val is not None:
-        evaluation = {"image": scores(confusion_on(model, val.images, val.parts))}
-        evaluation["paint"] = scores(confusion_on(model, val.paints, val.parts))
-        evaluation["sketch"] = scores(confusion_on(model, val.sketches, val.parts))
+        evaluation = {name: scores(confusion_on(model, inputs, val.parts))
+                      for name, inputs in validation_inputs(val, o).items()}
         (target / "metrics.json").write_text(json.dumps(evaluation, indent=1))
     (target / "README.md").write_text(model_card(run, o, state, evaluation, target))
     say(f"exported {run.out / BEST} -> {target}")
@@ -471,15 +513,18 @@ def _iou_table(evaluation: dict) -> list[str]:
 def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, evaluation: dict | None,
                directory: Path) -> str:
     params = sum(p.numel() for p in PartSegmenter.from_pretrained(directory).parameters())
+    sketch_model = o.inputs == "sketches"
     train_lines, train_cars = _data_summary(run.data)
     val_lines, val_cars = _data_summary(run.val_data)
     lines = [
         f"# {directory.name}: car part segmenter",
         "",
         f"A {len(o.widths)}-level U-Net (widths {list(o.widths)}, {params / 1e6:.2f} M parameters) that maps a car "
-        f"image in [-1, 1] to per-pixel logits over the parts {', '.join(PART_NAMES)} "
+        + ("line sketch (1 channel, lines dark on white) in [-1, 1]" if sketch_model else "image in [-1, 1]")
+        + f" to per-pixel logits over the parts {', '.join(PART_NAMES)} "
         "(ids from `carstudio/data/parts.py`). Load with "
-        f"`carstudio.pipelines.segmenter.SegmenterPipeline.from_pretrained(\"{directory.name}\")`.",
+        + (f"`carstudio.pipelines.sketch.SketchToCarPipeline` (its sketch segmenter)." if sketch_model else
+           f"`carstudio.pipelines.segmenter.SegmenterPipeline.from_pretrained(\"{directory.name}\")`."),
         f"`PartSegmenter.features(x)` (encoder level {o.feature_level}) is the feature space of the project's "
         "offline Fréchet distance (\"FD-seg\", not comparable to FID) and of SIFID.",
         "",
@@ -502,8 +547,12 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
         run.command or "python -m carstudio.train.segmenter ...",
         "```",
         f"{state.step} steps of batch {o.batch_size} per process, AdamW lr {o.lr} (warm-up {o.warmup_steps}, "
-        f"cosine decay), class-weighted cross-entropy + soft Dice, flips/zoom/shift/rotation/colour "
-        f"jitter/blur/grayscale/noise, {o.paint_prob:.0%} paint and {o.sketch_prob:.0%} sketch inputs. "
+        f"cosine decay), class-weighted cross-entropy + soft Dice, "
+        + (f"render sketches, {o.hand_drawn_prob:.0%} of them made to look hand drawn (wobble, varying width, "
+           "broken and missing strokes), flips/zoom/shift/rotation. " if sketch_model else
+           f"flips/zoom/shift/rotation/colour jitter/blur/grayscale/noise, {o.paint_prob:.0%} paint and "
+           f"{o.sketch_prob:.0%} sketch inputs. ")
+        + 
         f"Time on this machine (2-core CPU, {run.threads} torch thread(s)): {state.seconds / 60:.0f} min. "
         f"Best validation mIoU at step {state.best_step}.",
         "",
@@ -512,8 +561,10 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
     if evaluation:
         lines += _iou_table(evaluation)
         lines += ["", "IoU per class on the held-out render set; mIoU averages the classes present. "
-                  "\"paint\" and \"sketch\" feed the renders' flat-colour paintings and line sketches instead "
-                  "of the images."]
+                  + ("\"hand-drawn sketch\" feeds the held-out sketches through the same hand-drawn augmentation "
+                     "(fixed seed); \"sketch\" the clean render sketches." if sketch_model else
+                     "\"paint\" and \"sketch\" feed the renders' flat-colour paintings and line sketches instead "
+                     "of the images.")]
     else:
         lines.append("No held-out set was given.")
     lines += ["", "## Files", checksum_lines(directory), ""]

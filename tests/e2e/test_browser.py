@@ -1,4 +1,5 @@
-"""A person's path in headless Chromium: open the app, paint on the SinGAN tab, get cars back."""
+"""A person's path in headless Chromium: open the app, paint on the SinGAN tab or draw on the sketch
+tab, get cars back."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from carstudio.evaluate.browser_sketches import OUTLINES, draw_on_sketchpad
+from carstudio.hub import WEIGHTS_DIR
+from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
 from spaces.singan import shipped_models
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 
-pytestmark = [
-    pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"),
-    pytest.mark.skipif(not shipped_models(), reason="no SinGAN weights under weights/singan-*"),
-]
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)")
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -31,6 +32,7 @@ def page():
         browser.close()
 
 
+@pytest.mark.skipif(not shipped_models(), reason="no SinGAN weights under weights/singan-*")
 def test_paint_on_the_sketchpad_and_get_cars(page, app_url):
     page.goto(app_url)
     page.get_by_role("tab", name="SinGAN paint-to-car").click()
@@ -51,3 +53,18 @@ def test_paint_on_the_sketchpad_and_get_cars(page, app_url):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_singan.png"), full_page=True)
     assert page.locator(".toast-body.error").count() == 0
+
+
+@pytest.mark.skipif(not all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS)),
+                    reason="sketch-to-car weights are not installed")
+def test_draw_a_car_outline_and_get_cars(page, app_url):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Sketch to car (SSGAN)").click()
+    draw_on_sketchpad(page, OUTLINES["sedan"])
+    page.locator("#sketch-generate").click()
+    images = page.locator("#sketch-results img")
+    images.first.wait_for(timeout=60_000)
+    assert images.count() >= 1
+    assert page.locator(".toast-body.error").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_sketch.png"), full_page=True)

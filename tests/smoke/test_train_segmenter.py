@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
@@ -116,3 +117,22 @@ def test_two_processes_through_accelerate_launch(renders, tmp_path):
     assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
     assert "val step 1: mIoU" in result.stdout
     assert (run / "best" / "config.json").is_file()
+
+
+def test_sketch_segmenter_trains_on_hand_drawn_sketches(renders, tmp_path, restore_torch_threads):
+    """--inputs sketches: a 1-channel model, scored on plain and hand-drawn held-out sketches."""
+    run, export = tmp_path / "run", tmp_path / "sketchseg"
+    main(["--data", str(renders), "--val-data", str(renders), "--out", str(run), "--export", str(export),
+          "--inputs", "sketches", "--steps", "2", "--eval-every", "1", *TINY_ARGS])
+    model = PartSegmenter.from_pretrained(export)
+    assert model.config.in_channels == 1
+    metrics = json.loads((export / "metrics.json").read_text())
+    assert set(metrics) == {"hand-drawn sketch", "sketch"}
+    assert all(0.0 <= m["miou"] <= 1.0 for m in metrics.values())
+    assert "hand drawn" in (export / "README.md").read_text()
+    assert json.loads((run / "options.json").read_text())["options"]["inputs"] == "sketches"
+
+
+def test_unknown_input_kind_is_refused_before_loading(tmp_path):
+    with pytest.raises(ValueError, match="--inputs must be one of"):
+        main(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "run"), "--inputs", "photos", *TINY_ARGS])

@@ -1,0 +1,94 @@
+"""Sketch-to-car tab (SSGAN, seed 004): draw a car outline, get its part mask and car images."""
+
+from __future__ import annotations
+
+from spaces.common import APP_DIR, MAX_SEED, configure_queue, launch_kwargs, seed_slider, user_errors
+
+import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
+from carstudio.inputs import check_number, sketch_strokes  # noqa: E402
+from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS, SketchToCarPipeline  # noqa: E402
+
+EXAMPLES_DIR = APP_DIR / "examples" / "sketches"
+MAX_VARIATIONS = 8
+DISPLAY_SIZE = 256  # the model works at 64 px; shown larger (masks nearest, cars smooth)
+CANVAS_SIZE = (512, 320)
+
+
+def shipped_pipeline() -> LazyModel[SketchToCarPipeline]:
+    missing = [n for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS) if not (WEIGHTS_DIR / n).is_dir()]
+    if missing:
+        raise ModelUnavailable(f"Sketch to car needs weights/{' and weights/'.join(missing)}, which are not installed.")
+
+    def warm_up(pipe: SketchToCarPipeline) -> None:
+        ink = np.zeros((64, 128), np.uint8)
+        ink[20:44, 10:118] = 255
+        ink[24:40, 14:114] = 0
+        pipe(ink, 1, seed=0)
+
+    return LazyModel(SketchToCarPipeline.from_pretrained, warm_up)
+
+
+def enlarge(image: Image.Image, nearest: bool = False) -> Image.Image:
+    return image.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.NEAREST if nearest else Image.BICUBIC)
+
+
+def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Blocks:
+    pipeline = shipped_pipeline() if pipeline is None else pipeline
+
+    @user_errors
+    def sketch_to_mask(sketch):
+        return enlarge(pipeline.get().mask(sketch_strokes(sketch)), nearest=True)
+
+    @user_errors
+    def sketch_to_car(sketch, num_variations, seed, show_sfm, progress=gr.Progress()):
+        count = check_number(num_variations, "Number of variations", low=1, high=MAX_VARIATIONS, integer=True)
+        seed = check_number(seed, "Style seed", low=0, high=MAX_SEED, integer=True)
+        progress(0.2, desc="Segmenting the sketch and generating")
+        out = pipeline.get()(sketch_strokes(sketch), count, seed=seed)
+        sfm = [(enlarge(m, nearest=True), f"m{i + 1} ({m.width} px)")
+               for i, m in enumerate(out.sfm_masks)] if show_sfm else []
+        cars = [(enlarge(image), f"style seed {seed}, variation {k + 1}") for k, image in enumerate(out.images)]
+        return enlarge(out.mask, nearest=True), sfm, cars
+
+    with gr.Blocks() as demo:
+        gr.Markdown(
+            "### Sketch to car (SSGAN)\nDraw the outline of a car in black on the white canvas (any size, any "
+            "position: the drawing is cropped and centred). A segmenter turns the lines into a part mask "
+            "(body, glass, wheels, lights, other); the SSGAN generator paints a car on that layout, its "
+            "Semantic Fusion Module re-reading the mask at every scale. The style seed picks the paint and "
+            "lighting. The models work at 64×64 pixels.")
+        with gr.Row():
+            with gr.Column():
+                sketch = gr.Sketchpad(
+                    label="Sketch", type="numpy", image_mode="RGBA", elem_id="sketch-sketchpad",
+                    canvas_size=CANVAS_SIZE, format="png",
+                    brush=gr.Brush(colors=["#000000"], default_color="#000000", default_size=4, color_mode="fixed"),
+                    eraser=gr.Eraser(default_size=16))
+                with gr.Row():
+                    seed = seed_slider("Style seed")
+                    variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations")
+                show_sfm = gr.Checkbox(True, label="Show the SFM's intermediate masks")
+                with gr.Row():
+                    mask_button = gr.Button("Mask only")
+                    generate_button = gr.Button("Generate cars", variant="primary", elem_id="sketch-generate")
+            with gr.Column():
+                mask = gr.Image(label="Predicted part mask M0", format="png", interactive=False, height=256)
+                sfm = gr.Gallery(label="SFM masks m_i (coarse to fine)", columns=3, format="png", height="auto")
+        cars = gr.Gallery(label="Generated cars", columns=4, format="png", object_fit="contain", height="auto",
+                          elem_id="sketch-results")
+        examples = sorted(EXAMPLES_DIR.glob("*.png"))
+        if examples:
+            gr.Examples([[str(p)] for p in examples], [sketch], label="Example sketches (drawn in the browser)")
+
+        mask_button.click(sketch_to_mask, sketch, mask, api_name="sketch_mask")
+        generate_button.click(sketch_to_car, [sketch, variations, seed, show_sfm], [mask, sfm, cars],
+                              api_name="sketch_generate")
+    return demo
+
+
+if __name__ == "__main__":
+    configure_queue(create_demo()).launch(**launch_kwargs())
