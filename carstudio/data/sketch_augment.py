@@ -4,7 +4,7 @@ Render sketches are clean one-pixel part/silhouette edges. `hand_drawn` applies,
 - wobble: a smooth random displacement field (coarse noise upsampled bicubically) warps the
   lines, so straight edges waver and drift a little;
 - varying width: the ink is blurred and re-thresholded at a level that varies smoothly over the
-  image, giving strokes thicker in places and thinner in others;
+  image, giving strokes thicker in places and thinner in others (never filled blobs);
 - broken strokes: fine smooth noise cuts short gaps into the lines;
 - missing strokes: coarse smooth noise removes whole stretches of line.
 Deterministic: the same seed (or a generator in the same state) gives the same output.
@@ -24,7 +24,7 @@ class SketchAugmentOptions:
     wobble: float = 0.02  # max displacement, fraction of the image side
     wobble_cells: int = 4  # coarse grid of the displacement field (smoothness)
     width_min: float = 0.6  # stroke width range, as a factor of the original width
-    width_max: float = 2.0
+    width_max: float = 1.6
     break_prob: float = 0.12  # fraction of line length cut into short gaps
     break_cells: int = 16
     missing_prob: float = 0.1  # fraction of line length removed in long stretches
@@ -63,14 +63,14 @@ def wobble(ink: torch.Tensor, o: SketchAugmentOptions, g: torch.Generator) -> to
 
 
 def vary_width(ink: torch.Tensor, o: SketchAugmentOptions, g: torch.Generator) -> torch.Tensor:
-    """Blur, then keep ink above a smoothly varying threshold: a low threshold thickens a stroke,
-    a high one thins it. Thick places get a 3x3 max-pool first so they can grow past 1 px."""
+    """Blur the ink, then keep it above a smoothly varying level: a low level thickens a stroke,
+    a high one thins it. A blurred one-pixel line peaks at ~0.5, so level 0.25 / width gives a
+    stroke of about `width` times its original width, never a blob: earlier versions dilated
+    thick places first, which at 64 px turned parallel lines into filled regions."""
     n, _, h, w = ink.shape
     width = o.width_min + (o.width_max - o.width_min) * smooth_noise(n, 3, (h, w), g).clamp(0, 1)
-    thick = F.max_pool2d(ink, 3, stride=1, padding=1)
-    base = torch.where(width > 1.0, thick, ink)
-    soft = _blur(base)
-    level = 0.35 / width.clamp_min(0.1)
+    soft = _blur(ink)
+    level = 0.25 / width.clamp_min(0.1)
     return torch.clamp((soft - level) / 0.1 + 0.5, 0, 1) * (soft > 0.02)
 
 

@@ -4,15 +4,19 @@ shows: example sketches that come from the browser's own brush, not from the ren
     python -m carstudio.evaluate.browser_sketches --out examples/sketches
 
 Needs the dev requirements (playwright) and Debian's chromium. The outlines are polylines in
-canvas fractions, drawn with mouse strokes; the saved PNG is a screenshot of the canvas.
+fractions of the white paper, drawn with mouse strokes; the saved PNG is a screenshot of the
+paper (the editor shows it at its zoom, so it is not the canvas's pixel size).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import shutil
 from pathlib import Path
+
+from spaces.sketch import CANVAS_SIZE
 
 Point = tuple[float, float]
 
@@ -56,8 +60,18 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def draw(page, canvas, strokes: list[list[Point]]) -> None:
-    box = canvas.bounding_box()
+def paper_box(pad, canvas_size: tuple[int, int]) -> dict[str, float]:
+    """Page box of the drawing paper: the editor's canvas element also spans the tool bar and
+    the layer menu (a stroke there clicks a tool), and shows the paper centred at the zoom it
+    prints (e.g. "90%")."""
+    zoom = float(pad.get_by_text(re.compile(r"^\d+%$")).first.inner_text().rstrip("%")) / 100
+    box = pad.locator("canvas").first.bounding_box()
+    width, height = canvas_size[0] * zoom, canvas_size[1] * zoom
+    return {"x": box["x"] + (box["width"] - width) / 2, "y": box["y"] + (box["height"] - height) / 2,
+            "width": width, "height": height}
+
+
+def draw(page, box: dict[str, float], strokes: list[list[Point]]) -> None:
     for stroke in strokes:
         points = [(box["x"] + box["width"] * x, box["y"] + box["height"] * y) for x, y in stroke]
         page.mouse.move(*points[0])
@@ -67,17 +81,17 @@ def draw(page, canvas, strokes: list[list[Point]]) -> None:
         page.mouse.up()
 
 
-def draw_on_sketchpad(page, strokes: list[list[Point]]):
-    """On an open page showing the sketch tab: pick the brush, draw, return the canvas locator."""
+def draw_on_sketchpad(page, strokes: list[list[Point]], canvas_size: tuple[int, int] = CANVAS_SIZE) -> dict[str, float]:
+    """On an open page showing the sketch tab: pick the brush, draw, return the paper's box."""
     pad = page.locator("#sketch-sketchpad")
     pad.wait_for()
     page.wait_for_timeout(500)
     brush = pad.locator('button[aria-label="Brush"]')
     if brush.count():
         brush.first.click()
-    canvas = pad.locator("canvas").first
-    draw(page, canvas, strokes)
-    return canvas
+    box = paper_box(pad, canvas_size)
+    draw(page, box, strokes)
+    return box
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -86,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
-    from spaces.sketch import create_demo
+    from spaces.sketch import create_demo  # loads the models: only when drawing examples
 
     demo = create_demo()
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True)
@@ -98,9 +112,9 @@ def main(argv: list[str] | None = None) -> None:
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             for name, strokes in OUTLINES.items():
                 page.goto(url)
-                canvas = draw_on_sketchpad(page, strokes)
+                box = draw_on_sketchpad(page, strokes)
                 page.wait_for_timeout(300)
-                canvas.screenshot(path=str(args.out / f"{name}.png"))
+                page.screenshot(path=str(args.out / f"{name}.png"), clip=box)
                 print(args.out / f"{name}.png")
             browser.close()
     finally:

@@ -12,7 +12,8 @@ by the sketch segmenter into M0, then generated with one z per sample (seeded). 
   images are upsampled to the feature segmenter's resolution first. FD-seg is the project's
   feature space (carstudio.metrics.frechet), not comparable with published FID numbers;
 - SSIM between each generated image and the render its sketch came from;
-- mIoU of M0 against the true part map (the sketch segmenter's accuracy, shared by every row).
+- mIoU of M0 against the true part map (the sketch segmenter's accuracy, shared by every row);
+- z diversity: mean absolute pixel difference between two style seeds on the same masks.
 Every generator is also scored on the true part maps ("oracle masks"): the gap between the two
 is what the sketch segmentation stage costs. Generators are named `name=PATH[@STEP]`: an exported
 folder, or a training run folder and a checkpoint step (the equal-budget comparison).
@@ -46,6 +47,7 @@ from carstudio.train.ssgan import SSGANTrainOptions, build_generator
 
 SKETCH_SEED = 1
 BATCH = 100
+DIVERSITY_SAMPLES = 200
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -91,6 +93,12 @@ def generate(generator, parts: torch.Tensor, seed: int = 0) -> torch.Tensor:
                       for i in range(0, len(parts), BATCH)])
 
 
+def z_diversity(generator, parts: torch.Tensor) -> float:
+    """Mean absolute difference (images in [-1, 1]) between two style seeds on the same masks:
+    how much z changes the output. 0 means the generator ignores z."""
+    return float((generate(generator, parts, seed=0) - generate(generator, parts, seed=1)).abs().mean())
+
+
 def to_feature_input(images: torch.Tensor, size: int) -> torch.Tensor:
     """[-1, 1] images -> uint8 at the feature segmenter's resolution (torchmetrics' convention)."""
     if images.shape[-1] != size:
@@ -129,26 +137,29 @@ def score_table(test: list[Path], generators: dict[str, str], sketch_segmenter: 
         reference = load_renders(train_reference, resolution).images[: len(data.parts)].float() / 127.5 - 1.0
         label, value = frechet(reference, data.images, feature_segmenter, inception_weights)
         result["floor"] = {"metric": label, "value": value, "what": f"training renders {train_reference} vs held-out"}
-        log(f"{label} floor (training renders vs held-out renders): {value:.2f}")
+        log(f"{label} floor (training renders vs held-out renders): {value:.4g}")
     for name, spec in generators.items():
         generator = load_generator(spec)
         for masks, parts in (("predicted from sketch", predicted), ("oracle (true part map)", data.parts)):
             images = generate(generator, parts)
             label, value = frechet(images, data.images, feature_segmenter, inception_weights)
             row = {"generator": name, "spec": spec, "class": type(generator).__name__, "masks": masks,
-                   "metric": label, "fd": value, "ssim": ssim(images, data.images)}
+                   "metric": label, "fd": value, "ssim": ssim(images, data.images),
+                   "z_diversity": z_diversity(generator, parts[:DIVERSITY_SAMPLES])}
             result["rows"].append(row)
-            log(f"{name:>16} | {masks:<22} | {label} {value:8.2f} | SSIM {row['ssim']:.3f}")
+            log(f"{name:>16} | {masks:<22} | {label} {value:8.4g} | SSIM {row['ssim']:.3f} | "
+                f"z diversity {row['z_diversity']:.3f}")
     return result
 
 
 def markdown_table(result: dict) -> str:
     label = result["rows"][0]["metric"] if result["rows"] else "FD-seg"
-    lines = [f"| generator | masks | {label} ↓ | SSIM ↑ |", "| --- | --- | --- | --- |"]
+    lines = [f"| generator | masks | {label} ↓ | SSIM ↑ | z diversity |", "| --- | --- | --- | --- | --- |"]
     for row in result["rows"]:
-        lines.append(f"| {row['generator']} (`{row['spec']}`) | {row['masks']} | {row['fd']:.2f} | {row['ssim']:.3f} |")
+        lines.append(f"| {row['generator']} (`{row['spec']}`) | {row['masks']} | {row['fd']:.4g} | {row['ssim']:.3f} "
+                     f"| {row['z_diversity']:.3f} |")
     if "floor" in result:
-        lines.append(f"| training renders (floor) | - | {result['floor']['value']:.2f} | - |")
+        lines.append(f"| training renders (floor) | - | {result['floor']['value']:.4g} | - | - |")
     lines.append(f"\nSketch segmenter mIoU on the same {result['samples']} sketches: {result['mask_miou']:.3f}")
     return "\n".join(lines)
 

@@ -62,9 +62,9 @@ def test_draw_a_car_outline_and_get_cars(page, app_url):
     page.get_by_role("tab", name="Sketch to car (SSGAN)").click()
     draw_on_sketchpad(page, OUTLINES["sedan"])
     page.locator("#sketch-generate").click()
-    images = page.locator("#sketch-results img")
-    images.first.wait_for(timeout=60_000)
-    assert images.count() >= 1
+    # the default is 4 variations; wait until every image has arrived and decoded
+    page.wait_for_function("""() => { const imgs = document.querySelectorAll('#sketch-results img');
+        return imgs.length >= 4 && [...imgs].every(i => i.complete && i.naturalWidth > 0); }""", timeout=60_000)
     assert page.locator(".toast-body.error").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_sketch.png"), full_page=True)

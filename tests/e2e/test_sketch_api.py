@@ -124,11 +124,17 @@ def test_non_image_upload_is_refused(client, tmp_path):
         client.predict(sketch_value(fake), 1, 0, False, api_name="/sketch_generate")
 
 
+EMPTY = {"background": None, "layers": [], "composite": None}
+
+
+# numbers are checked before the sketch, so an empty sketch is enough to reach the checks
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -1, 2.5, 99, "many"])
-def test_odd_numbers_over_raw_http_get_clear_errors(app_url, bad):
-    # numbers are checked before the sketch, so an empty sketch is enough to reach the check
-    empty = {"background": None, "layers": [], "composite": None}
-    event, message = raw_call(app_url, "sketch_generate", [empty, bad, 0, False])
+def test_odd_variation_counts_over_raw_http_get_clear_errors(app_url, bad):
+    event, message = raw_call(app_url, "sketch_generate", [EMPTY, bad, 0, False])
     assert event == "error" and ("variations" in message.lower() or "value" in message), message
-    event, message = raw_call(app_url, "sketch_generate", [empty, 1, bad, False])
+
+
+@pytest.mark.parametrize("bad", [math.nan, -math.inf, -1, 0.5, 2**40, "many"])
+def test_odd_seeds_over_raw_http_get_clear_errors(app_url, bad):
+    event, message = raw_call(app_url, "sketch_generate", [EMPTY, 1, bad, False])
     assert event == "error" and ("seed" in message.lower() or "value" in message), message
