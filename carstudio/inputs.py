@@ -6,7 +6,9 @@ gradio: it raises :class:`InvalidInput`, whose message is written for the person
 and the UI layer re-raises it as ``gr.Error``.
 
 Images are funnelled through one representation, an ``HxWx4`` uint8 RGBA array, so that colour
-conversion, transparency and size limits have a single implementation.
+conversion, transparency and size limits have a single implementation. The tabs register their
+events with ``preprocess=False``, so uploads arrive here as file references, undecoded: Gradio's
+own preprocessing would decode them first and answer a bad file with a developer's message.
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ class InvalidInput(ValueError):
 def open_image(
     value: Any, *, max_pixels: int = MAX_UPLOAD_PIXELS, min_side: int = 8
 ) -> Image.Image:
-    """Decode a file path, PIL image or numpy array into an upright RGB image.
+    """Decode a file path, a file reference (``{"path": ...}``, what event handlers registered
+    with ``preprocess=False`` receive), PIL image or numpy array into an upright RGB image.
 
     Transparent areas become white (the paper the models were trained on), EXIF rotation is
     applied (phones store portrait photos sideways), 16-bit and float data are stretched over
@@ -232,6 +235,8 @@ def _to_rgba(value: Any, max_pixels: int) -> np.ndarray:
     """Decode any supported image value into an HxWx4 uint8 RGBA array."""
     if _is_missing(value):
         raise InvalidInput(_NO_IMAGE)
+    if isinstance(value, Mapping):  # a file reference as the UI sends it: {"path": ..., ...}
+        value = value["path"]
     if isinstance(value, np.ndarray):
         return _array_to_rgba(value, max_pixels)
     if isinstance(value, Image.Image):
@@ -428,6 +433,8 @@ def _has_ink(ink: np.ndarray) -> bool:
 
 
 def _is_missing(value: Any) -> bool:
+    if isinstance(value, Mapping) and "path" in value:  # a file reference without a file
+        value = value["path"]
     return value is None or (isinstance(value, str) and not value.strip())
 
 

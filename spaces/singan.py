@@ -271,14 +271,16 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         shown = [reference, palette, sketch, inject, start_scale, photo_inject]
         demo.load(show_reference, [car, session_models], shown, api_name=False)
         car.change(show_reference, [car, session_models], shown, api_name="singan_reference")
+        # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages
         paint_button.click(paint, [car, sketch, inject, count, seed, quantize, session_models], paint_gallery,
-                           api_name="singan_paint")
+                           api_name="singan_paint", preprocess=False)
         photo_button.click(paint_from_photo, [car, photo, photo_inject, photo_count, photo_seed, session_models],
-                           [auto_painting, photo_gallery], api_name="singan_paint_photo")
+                           [auto_painting, photo_gallery], api_name="singan_paint_photo", preprocess=False)
         sample_button.click(sample, [car, sample_count, sample_seed, width_scale, start_scale, session_models],
-                            sample_gallery, api_name="singan_sample")
+                            sample_gallery, api_name="singan_sample", preprocess=False)
         train_button.click(train, [upload, session_models], [session_models, car, train_status],
-                           api_name="singan_train", concurrency_limit=None)
+                           api_name="singan_train", concurrency_limit=None,
+                           preprocess=False)
         cancel_button.click(cancel, None, train_status, api_name="singan_cancel", concurrency_limit=None)
     return demo
 

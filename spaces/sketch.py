@@ -84,9 +84,10 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Bl
         if examples:
             gr.Examples([[str(p)] for p in examples], [sketch], label="Example sketches (drawn in the browser)")
 
-        mask_button.click(sketch_to_mask, sketch, mask, api_name="sketch_mask")
+        # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages
+        mask_button.click(sketch_to_mask, sketch, mask, api_name="sketch_mask", preprocess=False)
         generate_button.click(sketch_to_car, [sketch, variations, seed, show_sfm], [mask, sfm, cars],
-                              api_name="sketch_generate")
+                              api_name="sketch_generate", preprocess=False)
     return demo
 
 

@@ -25,13 +25,9 @@ from tests.e2e.conftest import gallery_paths
 CAR = next(iter(shipped_models()), None)
 SKETCH_READY = all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS))
 # the generic answers: ours to unexpected exceptions, and Gradio's when its own preprocessing of
-# an upload fails (a developer's message naming component indices and exception types)
+# an upload fails (a developer's message naming component indices and exception types; the
+# events are registered with preprocess=False so that carstudio.inputs decodes uploads instead)
 UNCLEAR = ("this request failed", "Could not preprocess input component")
-# Known gaps, left to the reliability issue (#9): Gradio decodes uploads before our checks run,
-# so unreadable files reach the user as Gradio's preprocessing message; and the SinGAN
-# Sketchpad (RGBA) fails to re-encode a JPEG background inside Gradio.
-GRADIO_DECODES_FIRST = {"empty file", "not an image", "header claims 20000x20000"}
-JPEG_INTO_RGBA_EDITOR = {("cmyk jpeg", "/singan_paint"), ("exif rotated jpeg", "/singan_paint")}
 
 
 def png_header_only(width: int, height: int) -> bytes:
@@ -127,12 +123,10 @@ def good_request(client, folder) -> None:
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @pytest.mark.parametrize("case", CASES)
-def test_awkward_files_get_a_result_or_a_clear_message(client, tmp_path, request, endpoint, case):
+def test_awkward_files_get_a_result_or_a_clear_message(client, tmp_path, endpoint, case):
     ready, call = ENDPOINTS[endpoint]
     if not ready:
         pytest.skip(f"weights for {endpoint} are not installed")
-    if case in GRADIO_DECODES_FIRST or (case, endpoint) in JPEG_INTO_RGBA_EDITOR:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="Gradio's preprocessing message (issue 9)"))
     path = write_case(case, tmp_path)
     message = None
     try:
