@@ -593,3 +593,15 @@ def test_check_choice() -> None:
         check_choice("top", "View", ("side", "front"))
     with pytest.raises(InvalidInput, match="got nothing"):
         check_choice(None, "View", {"side"})
+
+
+def test_file_references_from_raw_event_values(tmp_path) -> None:
+    """Events registered with preprocess=False hand over {"path": ...} dicts."""
+    path = tmp_path / "car.png"
+    Image.new("RGB", (20, 10), (10, 200, 30)).save(path)
+    image = open_image({"path": str(path), "orig_name": "car.png", "meta": {"_type": "gradio.FileData"}})
+    assert image.size == (20, 10) and image.getpixel((0, 0)) == (10, 200, 30)
+    with pytest.raises(InvalidInput, match="No image"):
+        open_image({"path": None})
+    value = {"background": None, "layers": [], "composite": {"path": str(path)}}
+    assert sketch_strokes(value).shape == (10, 20)
