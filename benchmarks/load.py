@@ -1,0 +1,208 @@
+"""Load and soak the served app over loopback with gradio_client.
+
+    python benchmarks/load.py --users 8 32 64 --requests 6 --soak 1000 --json docs/load.json
+    python benchmarks/load.py --short          # a smoke-sized run (CI)
+
+Starts `python app.py` on a free port (or uses --url), then:
+- load: for each N in --users, N client threads each send --requests mixed requests (every
+  named image endpoint of every tab) at once; per endpoint p50/p95 latency, errors by message
+  (a full queue answers with Gradio's "queue is full" message past the queue's max_size), and
+  throughput;
+- soak: --soak sequential mixed requests from one client; server RSS after a warm-up and at the
+  end, and the number of files in the app's temp folder before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from benchmarks.startup import free_port, rss_mb  # noqa: E402
+
+TEMP_DIR = REPO / ".gradio_tmp"
+
+
+def write_inputs(folder: Path) -> dict[str, Path]:
+    """A sketch layer (black strokes on transparency) and a painting, as a browser would send."""
+    layer = Image.new("RGBA", (512, 320), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    draw.line([(50, 220), (50, 160), (150, 145), (200, 95), (330, 95), (400, 145), (460, 160), (460, 220),
+               (50, 220)], fill=(0, 0, 0, 255), width=4)
+    for cx in (130, 380):
+        draw.ellipse([cx - 35, 190, cx + 35, 260], outline=(0, 0, 0, 255), width=4)
+    painting = Image.new("RGB", (480, 288), (235, 235, 235))
+    ImageDraw.Draw(painting).rectangle([60, 120, 420, 220], fill=(180, 30, 30))
+    paths = {"layer": folder / "layer.png", "painting": folder / "painting.png"}
+    layer.save(paths["layer"])
+    painting.save(paths["painting"])
+    return paths
+
+
+def request_mix(client, inputs: dict[str, Path]) -> list[tuple[str, callable]]:
+    """(endpoint, call(seed)) for every named image endpoint the app serves; seeds vary so that
+    outputs (and the files Gradio caches for them) are not all the same."""
+    from gradio_client import handle_file
+
+    named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    mix = []
+    if "/singan_sample" in named:
+        from spaces.singan import shipped_models
+
+        car = next(iter(shipped_models()))
+        painting = {"background": handle_file(str(inputs["painting"])), "layers": [],
+                    "composite": handle_file(str(inputs["painting"]))}
+        mix.append(("/singan_sample", lambda i: client.predict(car, 2, i, 1.0, 0, api_name="/singan_sample")))
+        mix.append(("/singan_paint", lambda i: client.predict(car, painting, 3, 2, i, True, api_name="/singan_paint")))
+    if "/sketch_generate" in named:
+        sketch = {"background": None, "layers": [handle_file(str(inputs["layer"]))], "composite": None}
+        mix.append(("/sketch_generate", lambda i: client.predict(sketch, 4, i, True, api_name="/sketch_generate")))
+        mix.append(("/sketch_mask", lambda i: client.predict(sketch, api_name="/sketch_mask")))
+    return mix
+
+
+def run_user(url: str, inputs, count: int, offset: int, records: list, lock: threading.Lock,
+             download_dir: str) -> None:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, download_files=download_dir)
+    mix = request_mix(client, inputs)
+    for i in range(count):
+        endpoint, call = mix[(offset + i) % len(mix)]
+        start = time.perf_counter()
+        try:
+            call(offset * 1000 + i)
+            error = None
+        except Exception as exc:  # recorded, not raised: the report counts them
+            error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        with lock:
+            records.append({"endpoint": endpoint, "seconds": time.perf_counter() - start, "error": error})
+
+
+def summarize(records: list[dict], wall: float) -> dict:
+    by_endpoint = defaultdict(list)
+    errors = defaultdict(int)
+    for r in records:
+        if r["error"] is None:
+            by_endpoint[r["endpoint"]].append(r["seconds"] * 1000)
+        else:
+            errors[r["error"]] += 1
+    return {
+        "requests": len(records), "ok": sum(len(v) for v in by_endpoint.values()), "errors": dict(errors),
+        "wall_s": round(wall, 1), "throughput_rps": round(len(records) / wall, 2),
+        "latency_ms": {e: {"n": len(v), "p50": round(statistics.median(v)), "p95": round(float(np.percentile(v, 95)))}
+                       for e, v in sorted(by_endpoint.items())},
+    }
+
+
+def load(url: str, inputs, users: int, requests: int, download_dir: str) -> dict:
+    records, lock = [], threading.Lock()
+    threads = [threading.Thread(target=run_user, args=(url, inputs, requests, k, records, lock, download_dir))
+               for k in range(users)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"users": users, **summarize(records, time.perf_counter() - start)}
+
+
+def count_files(folder: Path) -> int:
+    return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
+
+
+def soak(url: str, inputs, total: int, pid: int, download_dir: str, warm_up: int) -> dict:
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, download_files=download_dir)
+    mix = request_mix(client, inputs)
+    files_before = count_files(TEMP_DIR)
+    records, rss_after_warm_up = [], None
+    start = time.perf_counter()
+    for i in range(total):
+        endpoint, call = mix[i % len(mix)]
+        t0 = time.perf_counter()
+        try:
+            call(i)
+            error = None
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        records.append({"endpoint": endpoint, "seconds": time.perf_counter() - t0, "error": error})
+        if i + 1 == warm_up:
+            rss_after_warm_up = rss_mb(pid)
+    result = summarize(records, time.perf_counter() - start)
+    result.update(rss_after_warm_up_mb=round(rss_after_warm_up or rss_mb(pid), 1), rss_end_mb=round(rss_mb(pid), 1),
+                  temp_files_before=files_before, temp_files_after=count_files(TEMP_DIR))
+    result["rss_growth_mb"] = round(result["rss_end_mb"] - result["rss_after_warm_up_mb"], 1)
+    return result
+
+
+def start_app() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("app.py exited before serving")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return process, url
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("app.py did not serve within 120 s")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, nargs="+", default=[8, 32, 64])
+    parser.add_argument("--requests", type=int, default=6, help="requests per user in the load phase")
+    parser.add_argument("--soak", type=int, default=1000, help="sequential requests in the soak phase (0: skip)")
+    parser.add_argument("--warm-up", type=int, default=50, help="soak requests before the first RSS reading")
+    parser.add_argument("--short", action="store_true", help="users 4, 2 requests each, soak 24 (warm-up 8)")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.short:
+        args.users, args.requests, args.soak, args.warm_up = [4], 2, 24, 8
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # gradio_client: no telemetry from the load generator
+    process, url = start_app()
+    report = {"url": url, "load": [], "soak": None}
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            inputs = write_inputs(Path(folder))
+            for users in args.users:
+                result = load(url, inputs, users, args.requests, folder)
+                report["load"].append(result)
+                print(json.dumps(result), flush=True)
+            if args.soak:
+                report["soak"] = soak(url, inputs, args.soak, process.pid, folder, args.warm_up)
+                print(json.dumps(report["soak"]), flush=True)
+        report["server_alive"] = process.poll() is None
+    finally:
+        process.terminate()
+        process.wait(20)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""The load and soak script in its short mode: concurrent users, then sequential requests, against
+a freshly started `python app.py`."""
+
+from __future__ import annotations
+
+from benchmarks.load import main
+
+
+def test_short_load_and_soak_run_without_errors(tmp_path):
+    report = main(["--short", "--json", str(tmp_path / "load.json")])
+    (load,) = report["load"]
+    assert load["errors"] == {} and load["ok"] == load["requests"] == 4 * 2
+    soak = report["soak"]
+    assert soak["errors"] == {} and soak["ok"] == 24
+    assert set(soak["latency_ms"]) >= {"/singan_sample", "/singan_paint"} or set(soak["latency_ms"]) >= {
+        "/sketch_generate", "/sketch_mask"}
+    assert soak["rss_growth_mb"] < 50
+    assert report["server_alive"]
+    assert (tmp_path / "load.json").is_file()
