@@ -32,7 +32,7 @@ from carstudio.hub import write_model_card
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
 from carstudio.train.runs import start_run
-from carstudio.train.segmenter import STATE_FILE, _option_type, latest_checkpoint, save_checkpoint
+from carstudio.train.segmenter import STATE_FILE, option_type, latest_checkpoint, save_checkpoint
 
 ENCODER = "encoder"
 
@@ -184,7 +184,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, EncoderTrainOp
     parser.add_argument("--export", type=Path, help="write the encoder and its card here at the end")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
     for f in dataclasses.fields(EncoderTrainOptions):
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f))
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f))
     args = parser.parse_args(argv)
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(EncoderTrainOptions)
                  if getattr(args, f.name) is not None}

@@ -472,7 +472,7 @@ def export(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, val: Ren
     return target
 
 
-def _data_summary(roots: list[Path]) -> tuple[list[str], list[str]]:
+def data_summary(roots: list[Path]) -> tuple[list[str], list[str]]:
     """One line per render folder, and the names of the cars it shows."""
     lines, cars = [], []
     for root in roots:
@@ -486,7 +486,7 @@ def _data_summary(roots: list[Path]) -> tuple[list[str], list[str]]:
     return lines, cars
 
 
-def _licence_table(train_cars: list[str], val_cars: list[str]) -> list[str]:
+def licence_table(train_cars: list[str], val_cars: list[str]) -> list[str]:
     by_name = {c.name: c for c in CATALOGUE}
     lines = ["| car | kind | domain | used for | licence | credit |", "| --- | --- | --- | --- | --- | --- |"]
     for name in train_cars + [c for c in val_cars if c not in train_cars]:
@@ -514,8 +514,8 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
                directory: Path) -> str:
     params = sum(p.numel() for p in PartSegmenter.from_pretrained(directory).parameters())
     sketch_model = o.inputs == "sketches"
-    train_lines, train_cars = _data_summary(run.data)
-    val_lines, val_cars = _data_summary(run.val_data)
+    train_lines, train_cars = data_summary(run.data)
+    val_lines, val_cars = data_summary(run.val_data)
     lines = [
         f"# {directory.name}: car part segmenter",
         "",
@@ -523,7 +523,7 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
         + ("line sketch (1 channel, lines dark on white) in [-1, 1]" if sketch_model else "image in [-1, 1]")
         + f" to per-pixel logits over the parts {', '.join(PART_NAMES)} "
         "(ids from `carstudio/data/parts.py`). Load with "
-        + (f"`carstudio.pipelines.sketch.SketchToCarPipeline` (its sketch segmenter)." if sketch_model else
+        + ("`carstudio.pipelines.sketch.SketchToCarPipeline` (its sketch segmenter)." if sketch_model else
            f"`carstudio.pipelines.segmenter.SegmenterPipeline.from_pretrained(\"{directory.name}\")`."),
         f"`PartSegmenter.features(x)` (encoder level {o.feature_level}) is the feature space of the project's "
         "offline Fréchet distance (\"FD-seg\", not comparable to FID) and of SIFID.",
@@ -540,7 +540,7 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
         "Held-out renders:",
         *(val_lines or ["- none"]),
         "",
-        *_licence_table(train_cars, val_cars),
+        *licence_table(train_cars, val_cars),
         "",
         "## Training",
         "```",
@@ -573,7 +573,7 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
 
 # --- command line ----------------------------------------------------------------------------
 
-def _option_type(f: dataclasses.Field) -> type:
+def option_type(f: dataclasses.Field) -> type:
     name = f.type if isinstance(f.type, str) else f.type.__name__
     return float if name == "float" else int if name.startswith(("int", "tuple")) else str
 
@@ -587,7 +587,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SegmenterTrain
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
     for f in dataclasses.fields(SegmenterTrainOptions):
         nargs = "+" if f.name == "widths" else None
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f), nargs=nargs)
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f), nargs=nargs)
     args = parser.parse_args(argv)
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SegmenterTrainOptions)
                  if getattr(args, f.name) is not None}

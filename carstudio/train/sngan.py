@@ -38,7 +38,7 @@ from carstudio.imaging import tensor_to_pil
 from carstudio.losses.adversarial import LeCamEMA, d_hinge, g_hinge, lecam_reg
 from carstudio.models.sngan import SNGANDiscriminator, SNGANGenerator, freeze_lowest_blocks
 from carstudio.train.runs import start_run
-from carstudio.train.segmenter import STATE_FILE, _option_type, _to_uint8, latest_checkpoint, save_checkpoint
+from carstudio.train.segmenter import STATE_FILE, option_type, _to_uint8, latest_checkpoint, save_checkpoint
 
 MODELS = "models"
 SAMPLES = "samples"
@@ -329,7 +329,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SNGANTrainOpti
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
     for f in dataclasses.fields(SNGANTrainOptions):
         nargs = "+" if f.name.endswith("widths") else None
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=_option_type(f), nargs=nargs)
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f), nargs=nargs)
     args = parser.parse_args(argv)
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SNGANTrainOptions)
                  if getattr(args, f.name) is not None}
