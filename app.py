@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from spaces.common import DELETE_CACHE, configure_queue, launch_kwargs
+from spaces.common import configure_app, launch_kwargs
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 
@@ -24,7 +24,7 @@ licences and how to train each model."""
 
 
 def build_demo() -> gr.Blocks:
-    with gr.Blocks(title="CarStudio", delete_cache=DELETE_CACHE) as demo:
+    with gr.Blocks(title="CarStudio") as demo:
         gr.Markdown(INTRO)
         for title, create in TABS:
             with gr.Tab(title):
@@ -32,7 +32,7 @@ def build_demo() -> gr.Blocks:
                     create()
                 except ModelUnavailable as error:  # this tab only; the others keep working
                     gr.Markdown(f"**{title} is unavailable:** {error}")
-    return configure_queue(demo)
+    return configure_app(demo)
 
 
 if __name__ == "__main__":

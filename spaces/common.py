@@ -23,13 +23,16 @@ import gradio as gr  # noqa: E402
 
 from carstudio.hub import ModelUnavailable  # noqa: E402
 from carstudio.inputs import InvalidInput  # noqa: E402
+from spaces.session_files import SessionFiles  # noqa: E402
 
 LOG = logging.getLogger("carstudio")
 MAX_SEED = 2**31 - 1
 MAX_FILE_SIZE = "20mb"
 QUEUE_SIZE = 32
-# Delete files Gradio cached for outputs/uploads every 10 min once they are an hour old.
+# Delete files Gradio cached for outputs/uploads every 10 min once they are an hour old: the
+# fallback for sessions that never end cleanly (see SessionFiles).
 DELETE_CACHE = (600, 3600)
+SESSION_FILES = SessionFiles(TEMP_DIR / "sessions", upload_root=TEMP_DIR)
 
 
 def user_errors(fn):
@@ -55,6 +58,23 @@ def user_errors(fn):
     return wrapper
 
 
+def session_scoped(fn):
+    """For an event whose function takes `request: gr.Request`: records the uploads among its
+    raw inputs and writes the images it returns into the session's own folder (see
+    spaces.session_files), so both are deleted when the session ends. Called without a request
+    (cached examples), it leaves the outputs to Gradio's shared cache."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        request = next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+        if request is None:
+            return fn(*args, **kwargs)
+        SESSION_FILES.note_uploads(request, args, kwargs)
+        return SESSION_FILES.outputs(request, fn(*args, **kwargs))
+
+    return wrapper
+
+
 def seed_slider(label: str = "Seed", value: int = 0) -> gr.Slider:
     return gr.Slider(0, MAX_SEED, value=value, step=1, label=label)
 
@@ -73,6 +93,15 @@ def launch_kwargs() -> dict:
     )
 
 
-def configure_queue(demo: gr.Blocks) -> gr.Blocks:
+def end_session(request: gr.Request) -> None:
+    SESSION_FILES.end(request)
+
+
+def configure_app(demo: gr.Blocks) -> gr.Blocks:
+    """Settings of the served app (the whole app or one tab run alone)."""
+    demo.delete_cache = DELETE_CACHE
+    SESSION_FILES.shared = lambda: {p for b in demo.blocks.values() for p in getattr(b, "keep_in_cache", ())}
+    with demo:
+        demo.unload(end_session)
     # Two CPU cores: one model request at a time is fastest for everyone.
     return demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)

@@ -8,7 +8,8 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from spaces.common import APP_DIR, TEMP_DIR, configure_queue, launch_kwargs, seed_slider, user_errors
+from spaces.common import (APP_DIR, SESSION_FILES, TEMP_DIR, configure_app, launch_kwargs, seed_slider,
+                           session_scoped, user_errors)
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -118,9 +119,10 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         return models[name].get()
 
     @user_errors
-    def show_reference(name: str, session_models: dict):
+    @session_scoped
+    def show_reference(name: str, session_models: dict, request: gr.Request):
         pipe = pipeline(name, session_models)
-        painting = starter_painting(pipe)
+        painting = SESSION_FILES.save_image(request, starter_painting(pipe))
         palette = brush_palette(pipe, reference_part_colors(pipe))
         colors = [c for _, c in palette]
         default = dict(palette).get("body", pipe.body_color_hex())
@@ -135,7 +137,9 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         )
 
     @user_errors
-    def paint(name, sketch, inject_scale, num_samples, seed, quantize, session_models, progress=gr.Progress()):
+    @session_scoped
+    def paint(name, sketch, inject_scale, num_samples, seed, quantize, session_models, request: gr.Request,
+              progress=gr.Progress()):
         pipe = pipeline(name, session_models)
         scale = check_number(inject_scale, "Injection scale", low=1, high=pipe.num_scales - 1, integer=True)
         count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
@@ -145,7 +149,9 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         return pipe(count, seed=seed, painting=painting, inject_scale=scale, quantize=bool(quantize))
 
     @user_errors
-    def paint_from_photo(name, photo, inject_scale, num_samples, seed, session_models, progress=gr.Progress()):
+    @session_scoped
+    def paint_from_photo(name, photo, inject_scale, num_samples, seed, session_models, request: gr.Request,
+                         progress=gr.Progress()):
         pipe = pipeline(name, session_models)
         scale = check_number(inject_scale, "Injection scale", low=1, high=pipe.num_scales - 1, integer=True)
         count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
@@ -156,7 +162,8 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         return painting, pipe(count, seed=seed, painting=painting, inject_scale=scale)
 
     @user_errors
-    def sample(name, num_samples, seed, width_scale, start_scale, session_models):
+    @session_scoped
+    def sample(name, num_samples, seed, width_scale, start_scale, session_models, request: gr.Request):
         pipe = pipeline(name, session_models)
         count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
         seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
@@ -165,6 +172,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         return pipe(count, seed=seed, size_multiplier=(1.0, stretch), start_scale=start)
 
     @user_errors
+    @session_scoped
     def train(upload, session_models, request: gr.Request, progress=gr.Progress()):
         image = downscale_to(open_image(upload), 1024)
         owner = request.session_hash or "api"
@@ -239,7 +247,8 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                 gr.Examples(
                     [[default, str(p), 2, 2, 0] for p in sorted(EXAMPLES_DIR.glob("*.png"))],
                     [car, photo, photo_inject, photo_count, photo_seed], [auto_painting, photo_gallery],
-                    fn=lambda *args: paint_from_photo(*args, {}), cache_examples=True, cache_mode="lazy",
+                    # no request: cached example outputs belong to every session, not to one
+                    fn=lambda *args: paint_from_photo(*args, {}, None), cache_examples=True, cache_mode="lazy",
                     label="Example cars (renders of other models)")
         with gr.Tab("Random samples"):
             with gr.Row():
@@ -286,4 +295,4 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
 
 
 if __name__ == "__main__":
-    configure_queue(create_demo()).launch(**launch_kwargs())
+    configure_app(create_demo()).launch(**launch_kwargs())

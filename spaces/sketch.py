@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spaces.common import APP_DIR, MAX_SEED, configure_queue, launch_kwargs, seed_slider, user_errors
+from spaces.common import APP_DIR, MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped, user_errors
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -40,11 +40,13 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Bl
     pipeline = shipped_pipeline() if pipeline is None else pipeline
 
     @user_errors
-    def sketch_to_mask(sketch):
+    @session_scoped
+    def sketch_to_mask(sketch, request: gr.Request):
         return enlarge(pipeline.get().mask(sketch_strokes(sketch)), nearest=True)
 
     @user_errors
-    def sketch_to_car(sketch, num_variations, seed, show_sfm, progress=gr.Progress()):
+    @session_scoped
+    def sketch_to_car(sketch, num_variations, seed, show_sfm, request: gr.Request, progress=gr.Progress()):
         count = check_number(num_variations, "Number of variations", low=1, high=MAX_VARIATIONS, integer=True)
         seed = check_number(seed, "Style seed", low=0, high=MAX_SEED, integer=True)
         progress(0.2, desc="Segmenting the sketch and generating")
@@ -92,4 +94,4 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Bl
 
 
 if __name__ == "__main__":
-    configure_queue(create_demo()).launch(**launch_kwargs())
+    configure_app(create_demo()).launch(**launch_kwargs())
