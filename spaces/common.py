@@ -35,6 +35,12 @@ DELETE_CACHE = (600, 3600)
 SESSION_FILES = SessionFiles(TEMP_DIR / "sessions", upload_root=TEMP_DIR)
 
 
+def is_out_of_memory(error: BaseException) -> bool:
+    """MemoryError, CUDA's OutOfMemoryError, or torch's CPU allocator failure (a RuntimeError)."""
+    return (isinstance(error, MemoryError) or type(error).__name__ == "OutOfMemoryError"
+            or "can't allocate memory" in str(error))
+
+
 def user_errors(fn):
     """Turn the errors a person can act on into gr.Error (shown in the UI, AppError in the
     client); anything unexpected is logged with its traceback and answered with a short message
@@ -48,9 +54,10 @@ def user_errors(fn):
             raise
         except (InvalidInput, ModelUnavailable) as error:
             raise gr.Error(str(error)) from error
-        except MemoryError as error:
-            raise gr.Error("Out of memory for this request: try fewer or smaller images.") from error
         except Exception as error:
+            if is_out_of_memory(error):
+                LOG.warning("out of memory in %s: %s", fn.__name__, error)
+                raise gr.Error("Out of memory for this request: try fewer or smaller images.") from error
             LOG.exception("request failed in %s", fn.__name__)
             raise gr.Error(f"Sorry, this request failed ({type(error).__name__}); "
                            "the app is still running, please try again.") from error
