@@ -148,3 +148,35 @@ def test_upload_over_the_size_limit_is_refused_before_processing(client, tmp_pat
     with pytest.raises(Exception, match="(?i)size|large|413|exceed"):
         client.predict(sketch(str(big)), api_name="/sketch_mask")
     good_request(client, tmp_path)
+
+
+EDITOR_ENDPOINTS = {
+    "/singan_paint": (CAR is not None, lambda c, v: c.predict(CAR, v, 2, 1, 0, True, api_name="/singan_paint")),
+    "/sketch_generate": (SKETCH_READY, lambda c, v: c.predict(v, 1, 0, False, api_name="/sketch_generate")),
+    "/sketch_mask": (SKETCH_READY, lambda c, v: c.predict(v, api_name="/sketch_mask")),
+}
+
+
+@pytest.mark.parametrize("endpoint", list(EDITOR_ENDPOINTS))
+def test_editor_layers_of_the_wrong_size(client, tmp_path, endpoint):
+    """A layer (mask) whose aspect ratio differs from the canvas or the other layers is refused
+    with a message naming both sizes; one sent at another scale of the same shape is resized and
+    used. (The sketch tab reads only the layers, so there the layers disagree with each other.)"""
+    ready, call = EDITOR_ENDPOINTS[endpoint]
+    if not ready:
+        pytest.skip(f"weights for {endpoint} are not installed")
+    car_drawing(size=(320, 200)).save(tmp_path / "canvas.png")
+    strokes = car_drawing("RGBA", size=(160, 100))
+    strokes.putalpha(Image.eval(strokes.convert("L"), lambda v: 255 - v))  # lines opaque, paper clear
+    strokes.save(tmp_path / "half-scale.png")
+    strokes.resize((100, 300)).save(tmp_path / "other-shape.png")
+    canvas = handle_file(str(tmp_path / "canvas.png"))
+
+    with pytest.raises(AppError, match=r"160x100|100x300|320x200") as error:
+        call(client, {"background": canvas, "layers": [handle_file(str(tmp_path / "half-scale.png")),
+                                                       handle_file(str(tmp_path / "other-shape.png"))],
+                      "composite": None})
+    assert not any(u in str(error.value) for u in UNCLEAR)
+    assert call(client, {"background": canvas, "layers": [handle_file(str(tmp_path / "half-scale.png"))],
+                         "composite": None})
+    good_request(client, tmp_path)
