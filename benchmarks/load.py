@@ -9,7 +9,8 @@ Starts `python app.py` on a free port (or uses --url), then:
   (a full queue answers with Gradio's "queue is full" message past the queue's max_size), and
   throughput;
 - soak: --soak sequential mixed requests from one client; server RSS after a warm-up and at the
-  end, and the number of files in the app's temp folder before and after.
+  end, and the number of files in the app's temp folder before, at the end while the session is
+  open, and after the client closed its session (the app then deletes the session's files).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks.startup import free_port, rss_mb  # noqa: E402
 
 TEMP_DIR = REPO / ".gradio_tmp"
+SESSIONS_DIR = TEMP_DIR / "sessions"  # spaces.common.SESSION_FILES
+SESSION_END_TIMEOUT_S = 60  # Gradio notices a closed heartbeat within its 15 s heartbeat period
 
 
 def write_inputs(folder: Path) -> dict[str, Path]:
@@ -91,6 +94,7 @@ def run_user(url: str, inputs, count: int, offset: int, records: list, lock: thr
             error = f"{type(exc).__name__}: {str(exc)[:120]}"
         with lock:
             records.append({"endpoint": endpoint, "seconds": time.perf_counter() - start, "error": error})
+    client.close()  # the session ends: the app deletes its outputs and uploads
 
 
 def summarize(records: list[dict], wall: float) -> dict:
@@ -121,6 +125,13 @@ def load(url: str, inputs, users: int, requests: int, download_dir: str) -> dict
     return {"users": users, **summarize(records, time.perf_counter() - start)}
 
 
+def wait_for(condition, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and not condition():
+        time.sleep(0.5)
+    return condition()
+
+
 def count_files(folder: Path) -> int:
     return sum(1 for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0
 
@@ -145,8 +156,12 @@ def soak(url: str, inputs, total: int, pid: int, download_dir: str, warm_up: int
         if i + 1 == warm_up:
             rss_after_warm_up = rss_mb(pid)
     result = summarize(records, time.perf_counter() - start)
+    files_during = count_files(TEMP_DIR)
+    client.close()
+    ended = wait_for(lambda: not (SESSIONS_DIR / client.session_hash).exists(), SESSION_END_TIMEOUT_S)
     result.update(rss_after_warm_up_mb=round(rss_after_warm_up or rss_mb(pid), 1), rss_end_mb=round(rss_mb(pid), 1),
-                  temp_files_before=files_before, temp_files_after=count_files(TEMP_DIR))
+                  temp_files_before=files_before, temp_files_before_session_end=files_during,
+                  session_folder_deleted=ended, temp_files_after=count_files(TEMP_DIR))
     result["rss_growth_mb"] = round(result["rss_end_mb"] - result["rss_after_warm_up_mb"], 1)
     return result
 

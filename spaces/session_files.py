@@ -93,6 +93,8 @@ class SessionFiles:
         key = _session_key(request)
         with self._lock:
             uploads = self._uploads.pop(key, set())
+            # Gradio stores uploads by content: a file another live session sent too stays
+            uploads -= {p for other in self._uploads.values() for p in other}
         shutil.rmtree(self.folder(request), ignore_errors=True)
         shared = {str(Path(p).resolve()) for p in self.shared()}
         uploads = {p for p in uploads if str(p.resolve()) not in shared}

@@ -15,5 +15,8 @@ def test_short_load_and_soak_run_without_errors(tmp_path):
     assert set(soak["latency_ms"]) >= {"/singan_sample", "/singan_paint"} or set(soak["latency_ms"]) >= {
         "/sketch_generate", "/sketch_mask"}
     assert soak["rss_growth_mb"] < 50
+    # closing the client ends the session: its outputs and uploads are deleted
+    assert soak["session_folder_deleted"]
+    assert soak["temp_files_after"] < soak["temp_files_before_session_end"]
     assert report["server_alive"]
     assert (tmp_path / "load.json").is_file()

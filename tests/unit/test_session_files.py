@@ -63,3 +63,14 @@ def test_ending_a_session_deletes_its_outputs_and_uploads_only(tmp_path):
     assert os.path.exists(bob_out)
     assert files.sessions() == ["bob"]
     files.end(request("alice"))  # ending twice is harmless
+
+
+def test_an_upload_two_sessions_sent_stays_until_both_end(tmp_path):
+    files = SessionFiles(tmp_path / "sessions", upload_root=tmp_path)
+    same = upload(tmp_path, "d" * 8)  # Gradio stores byte-identical uploads once
+    files.note_uploads(request("alice"), {"path": str(same)})
+    files.note_uploads(request("bob"), {"path": str(same)})
+    files.end(request("alice"))
+    assert same.exists()
+    files.end(request("bob"))
+    assert not same.exists()
