@@ -27,7 +27,9 @@ def app_url():
 def client(app_url, tmp_path):
     from gradio_client import Client
 
-    return Client(app_url, verbose=False, download_files=str(tmp_path))
+    client = Client(app_url, verbose=False, download_files=str(tmp_path))
+    yield client
+    client.close()  # ends the session, so the app deletes its files
 
 
 def gallery_paths(result) -> list[str]:

@@ -83,6 +83,9 @@ def test_paint_accepts_a_painting_of_another_size(client, tmp_path):
         (dict(count=100), "Number of samples|maximum value 8"),
         (dict(scale=99), "Injection scale|maximum value"),
         (dict(car="no-such-car"), "Reference car"),
+        # model paths never come from a request: a path to weights on disk is just an unknown name
+        (dict(car="weights/singan-car1-trb1-side"), "Reference car"),
+        (dict(car="../../../etc/passwd"), "Reference car"),
     ],
 )
 def test_paint_bad_input_gets_a_clear_error_and_the_app_keeps_serving(client, tmp_path, args, message):
