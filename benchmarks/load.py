@@ -10,7 +10,9 @@ Starts `python app.py` on a free port (or uses --url), then:
   throughput;
 - soak: --soak sequential mixed requests from one client; server RSS after a warm-up and at the
   end, and the number of files in the app's temp folder before, at the end while the session is
-  open, and after the client closed its session (the app then deletes the session's files).
+  open, and after the client closed its session (the app then deletes the session's files);
+- training (--training): while one client trains a car, another's requests to the other
+  endpoints (latency), and a third client's attempt to start a second training job.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.startup import free_port, rss_mb  # noqa: E402
 
 TEMP_DIR = REPO / ".gradio_tmp"
+TRAINING_PHOTO = REPO / "examples" / "car5-trb1_side.png"
 SESSIONS_DIR = TEMP_DIR / "sessions"  # spaces.common.SESSION_FILES
 SESSION_END_TIMEOUT_S = 60  # Gradio notices a closed heartbeat within its 15 s heartbeat period
 
@@ -166,6 +169,46 @@ def soak(url: str, inputs, total: int, pid: int, download_dir: str, warm_up: int
     return result
 
 
+def during_training(url: str, inputs, download_dir: str) -> dict:
+    """One client trains a car ("train on your car"); meanwhile a second sends the other tabs'
+    requests one after another and a third tries a second training job, which must be refused."""
+    from gradio_client import Client, handle_file
+
+    trainer = Client(url, verbose=False, download_files=download_dir)
+    other = Client(url, verbose=False, download_files=download_dir)
+    mix = [(e, call) for e, call in request_mix(other, inputs)]
+    start = time.perf_counter()
+    job = trainer.submit(handle_file(str(TRAINING_PHOTO)), api_name="/singan_train")
+    time.sleep(2.0)  # the job has started
+    second = Client(url, verbose=False, download_files=download_dir)
+    try:
+        second.predict(handle_file(str(TRAINING_PHOTO)), api_name="/singan_train")
+        second_job = "accepted (two training jobs at once)"
+    except Exception as exc:
+        second_job = f"{type(exc).__name__}: {str(exc)[:120]}"
+    records, i = [], 0
+    while not job.done():
+        endpoint, call = mix[i % len(mix)]
+        t0 = time.perf_counter()
+        try:
+            call(i)
+            error = None
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        records.append({"endpoint": endpoint, "seconds": time.perf_counter() - t0, "error": error})
+        i += 1
+    try:
+        job.result()
+        training = "finished"
+    except Exception as exc:
+        training = f"{type(exc).__name__}: {str(exc)[:120]}"
+    wall = time.perf_counter() - start
+    for client in (trainer, other, second):
+        client.close()
+    return {"training": training, "training_s": round(wall, 1), "second_training_job": second_job,
+            "requests_meanwhile": summarize(records, wall) if records else None}
+
+
 def start_app() -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2")}
@@ -192,11 +235,16 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--requests", type=int, default=6, help="requests per user in the load phase")
     parser.add_argument("--soak", type=int, default=1000, help="sequential requests in the soak phase (0: skip)")
     parser.add_argument("--warm-up", type=int, default=50, help="soak requests before the first RSS reading")
-    parser.add_argument("--short", action="store_true", help="users 4, 2 requests each, soak 24 (warm-up 8)")
+    parser.add_argument("--training", action="store_true",
+                        help="also: other tabs' latency while a car trains (the app's training preset; "
+                             "CARSTUDIO_SINGAN_TRAIN_PRESET=smoke makes it seconds long)")
+    parser.add_argument("--short", action="store_true",
+                        help="users 4, 2 requests each, soak 24 (warm-up 8), a smoke-preset training phase")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.short:
-        args.users, args.requests, args.soak, args.warm_up = [4], 2, 24, 8
+        args.users, args.requests, args.soak, args.warm_up, args.training = [4], 2, 24, 8, True
+        os.environ.setdefault("CARSTUDIO_SINGAN_TRAIN_PRESET", "smoke")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # gradio_client: no telemetry from the load generator
     process, url = start_app()
     report = {"url": url, "load": [], "soak": None}
@@ -210,6 +258,9 @@ def main(argv: list[str] | None = None) -> dict:
             if args.soak:
                 report["soak"] = soak(url, inputs, args.soak, process.pid, folder, args.warm_up)
                 print(json.dumps(report["soak"]), flush=True)
+            if args.training:
+                report["training"] = during_training(url, inputs, folder)
+                print(json.dumps(report["training"]), flush=True)
         report["server_alive"] = process.poll() is None
     finally:
         process.terminate()

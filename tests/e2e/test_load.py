@@ -18,5 +18,8 @@ def test_short_load_and_soak_run_without_errors(tmp_path):
     # closing the client ends the session: its outputs and uploads are deleted
     assert soak["session_folder_deleted"]
     assert soak["temp_files_after"] < soak["temp_files_before_session_end"]
+    training = report["training"]
+    assert training["training"] == "finished" and "one at a time" in training["second_training_job"]
+    assert training["requests_meanwhile"] is None or training["requests_meanwhile"]["errors"] == {}
     assert report["server_alive"]
     assert (tmp_path / "load.json").is_file()

@@ -5,7 +5,16 @@ import ot
 import pytest
 import torch
 
-from carstudio.losses.adversarial import d_hinge, d_wasserstein, g_hinge, g_wasserstein, gradient_penalty
+from carstudio.losses.adversarial import (
+    d_hinge,
+    d_logistic,
+    d_wasserstein,
+    g_hinge,
+    g_nonsaturating,
+    g_wasserstein,
+    gradient_penalty,
+    r1_penalty,
+)
 from carstudio.losses.sinkhorn import (
     cosine_cost,
     position_cost,
@@ -31,6 +40,33 @@ def test_gradient_penalty_of_a_linear_critic():
     real, fake = torch.randn(3, 2, 2, 2), torch.randn(3, 2, 2, 2)
     expected = (w.norm().item() - 1.0) ** 2
     assert gradient_penalty(critic, real, fake).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_logistic_and_nonsaturating_on_known_scores():
+    # softplus(0) = log 2
+    zero = torch.zeros(3)
+    assert d_logistic(zero, zero).item() == pytest.approx(2 * math.log(2))
+    assert g_nonsaturating(zero).item() == pytest.approx(math.log(2))
+    real, fake = torch.tensor([2.0, -1.0]), torch.tensor([0.5])
+    expected = (math.log1p(math.exp(-2.0)) + math.log1p(math.exp(1.0))) / 2 + math.log1p(math.exp(0.5))
+    assert d_logistic(real, fake).item() == pytest.approx(expected)
+    assert g_nonsaturating(fake).item() == pytest.approx(math.log1p(math.exp(-0.5)))
+    # large scores stay finite (softplus, not log(sigmoid))
+    assert math.isfinite(g_nonsaturating(torch.tensor([-200.0])).item())
+
+
+def test_r1_penalty_of_known_critics():
+    # critic(x) = sum(w * x): gradient w for every sample, so R1 = ||w||^2
+    w = torch.full((1, 2, 2, 2), 0.5)
+    real = torch.randn(3, 2, 2, 2, requires_grad=True)
+    assert r1_penalty((real * w).flatten(1).sum(1), real).item() == pytest.approx(w.square().sum().item())
+    # critic(x) = sum(x^2) / 2: gradient x, so R1 = mean over samples of ||x||^2, and it trains the critic
+    scale = torch.tensor(2.0, requires_grad=True)
+    real = torch.tensor([[1.0, 2.0], [0.0, 3.0]], requires_grad=True)
+    penalty = r1_penalty(scale * real.square().sum(1) / 2, real)  # gradient scale * x
+    assert penalty.item() == pytest.approx(4.0 * (5.0 + 9.0) / 2)
+    penalty.backward()
+    assert scale.grad.item() == pytest.approx(2 * 2.0 * (5.0 + 9.0) / 2)
 
 
 @pytest.mark.parametrize("n,m,eps", [(5, 7, 0.1), (20, 12, 0.05), (30, 30, 0.5)])
