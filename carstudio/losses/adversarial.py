@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 
 
 def d_wasserstein(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -62,3 +63,22 @@ class LeCamEMA:
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.decay, self.real, self.fake = float(state["decay"]), float(state["real"]), float(state["fake"])
+
+
+def d_logistic(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """StyleGAN's logistic discriminator loss: softplus(-D(real)) + softplus(D(fake)), i.e. the
+    original GAN cross-entropy with logits."""
+    return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+
+def g_nonsaturating(fake_scores: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss (Goodfellow et al.): softplus(-D(fake)) = -log sigmoid(D(fake))."""
+    return F.softplus(-fake_scores).mean()
+
+
+def r1_penalty(real_scores: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """R1 (Mescheder et al., 2018): mean over the batch of ||grad_x D(x)||^2 at the real samples.
+    `real` must require grad and `real_scores` come from it; the graph is kept so the penalty
+    trains D. StyleGAN2 adds gamma / 2 * R1 (times the interval when applied lazily)."""
+    (grad,) = torch.autograd.grad(real_scores.sum(), real, create_graph=True)
+    return grad.square().flatten(1).sum(1).mean()

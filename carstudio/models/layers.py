@@ -94,3 +94,99 @@ class SPADEResBlock(nn.Module):
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, segmap), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, segmap), 0.2))
         return self.shortcut(x, segmap) + dx
+
+
+# --- StyleGAN2 layers (Karras et al., 2020): equalized learning rate and weight (de)modulation ---
+LRELU_GAIN = 2 ** 0.5  # StyleGAN's leaky ReLU (slope 0.2) is followed by this gain
+
+
+def lrelu_gain(x: torch.Tensor) -> torch.Tensor:
+    return F.leaky_relu(x, 0.2) * LRELU_GAIN
+
+
+class EqualizedLinear(nn.Module):
+    """Linear layer with an equalized learning rate: weights are stored as N(0, 1/lr_mul^2) and
+    scaled by lr_mul / sqrt(in_features) at run time (the bias by lr_mul), so that Adam's step
+    moves every layer at the same relative rate; lr_mul 0.01 slows StyleGAN's mapping network.
+    `activation` 'lrelu' adds the gained leaky ReLU after the bias."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, bias_init: float = 0.0,
+                 lr_mul: float = 1.0, activation: str = "linear"):
+        super().__init__()
+        if activation not in ("linear", "lrelu"):
+            raise ValueError(f"activation must be 'linear' or 'lrelu', got {activation!r}")
+        self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
+        self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lr_mul)) if bias else None
+        self.weight_gain, self.lr_mul, self.activation = lr_mul / in_features ** 0.5, lr_mul, activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        bias = None if self.bias is None else self.bias * self.lr_mul
+        x = F.linear(x, self.weight * self.weight_gain, bias)
+        return lrelu_gain(x) if self.activation == "lrelu" else x
+
+
+class EqualizedConv2d(nn.Module):
+    """Conv with an equalized learning rate (weights N(0, 1) scaled by 1/sqrt(fan_in) at run
+    time), 'same' padding, optional 2x average-pool downsampling *before* the conv (a quarter of
+    the multiply-adds of convolving first), optional gained leaky ReLU."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
+                 activation: str = "linear", down: bool = False):
+        super().__init__()
+        if activation not in ("linear", "lrelu"):
+            raise ValueError(f"activation must be 'linear' or 'lrelu', got {activation!r}")
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
+        self.weight_gain = 1.0 / (in_channels * kernel_size * kernel_size) ** 0.5
+        self.activation, self.down = activation, down
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.down:
+            x = F.avg_pool2d(x, 2)
+        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.weight.shape[-1] // 2)
+        return lrelu_gain(x) if self.activation == "lrelu" else x
+
+
+class ModulatedConv2d(nn.Module):
+    """StyleGAN2's modulated convolution: a per-sample style s = affine(w) (bias initialised to 1)
+    scales the input channels of the shared weight, and demodulation divides each output channel
+    by sqrt(sum over (in, ky, kx) of (weight * s)^2), so unit-variance inputs give unit-variance
+    outputs whatever the style. Computed as scale-input -> shared conv -> scale-output (StyleGAN2's
+    non-fused form, the same maths as per-sample weights and a plain batched conv on the CPU).
+    `up` doubles the size first with bilinear interpolation (the [1, 3, 3, 1] filter StyleGAN2
+    upsamples with). Without demodulation (the ToRGB / to_out layers) it is a styled linear map."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, w_dim: int,
+                 demodulate: bool = True, up: bool = False):
+        super().__init__()
+        self.affine = EqualizedLinear(w_dim, in_channels, bias_init=1.0)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.weight_gain = 1.0 / (in_channels * kernel_size * kernel_size) ** 0.5
+        self.demodulate, self.up = demodulate, up
+
+    def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        styles = self.affine(w)  # (N, in)
+        weight = self.weight * self.weight_gain
+        if self.up:
+            x = F.interpolate(x, scale_factor=2.0, mode="bilinear", align_corners=False)
+        x = F.conv2d(x * styles[:, :, None, None], weight, padding=weight.shape[-1] // 2)
+        if self.demodulate:
+            sums = (weight.square().sum((2, 3))[None] * styles.square()[:, None, :]).sum(2)  # (N, out)
+            x = x * (sums + 1e-8).rsqrt()[:, :, None, None]
+        return x
+
+
+def minibatch_stddev(x: torch.Tensor, group_size: int = 4, channels: int = 1) -> torch.Tensor:
+    """StyleGAN's minibatch standard deviation: for groups of min(group_size, N) samples (sample i
+    with i + N/G, i + 2N/G, ...), the std over the group of each feature, averaged over
+    channels-per-feature and pixels, is appended as `channels` constant maps. N must be a multiple
+    of the group size, so a D that sees reals and fakes in one batch would mix them: call it on
+    each separately."""
+    n, c, h, w = x.shape
+    g = min(group_size, n)
+    if n % g:
+        raise ValueError(f"batch {n} is not a multiple of the minibatch-stddev group size {g}")
+    y = x.reshape(g, -1, channels, c // channels, h, w)
+    y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()  # (N/G, F, c/F, H, W)
+    y = y.mean((2, 3, 4)).reshape(-1, channels, 1, 1).repeat(g, 1, h, w)  # (N, F, H, W)
+    return torch.cat([x, y], 1)

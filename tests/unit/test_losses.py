@@ -105,3 +105,14 @@ def test_cosine_and_position_costs():
     assert cost[0, 1].item() == pytest.approx(0.5 * (1.0 + 1.0))
     assert cost[1, 0].item() == cost[0, 1].item()
     assert math.isclose(cost[0, 0].item(), 0.0)
+
+
+def test_kl_divergence_known_values():
+    from carstudio.losses.kl import kl_divergence
+
+    zeros = torch.zeros(3, 4)
+    assert kl_divergence(zeros, zeros).item() == 0.0  # N(0, I) against itself
+    mu, logvar = torch.full((2, 4), 2.0), torch.zeros(2, 4)
+    assert kl_divergence(mu, logvar).item() == pytest.approx(0.5 * 4 * 4.0)  # 0.5 * sum(mu^2)
+    logvar = torch.full((1, 1), math.log(4.0))
+    assert kl_divergence(torch.zeros(1, 1), logvar).item() == pytest.approx(-0.5 * (1 + math.log(4.0) - 4.0))
