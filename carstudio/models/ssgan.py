@@ -1,5 +1,7 @@
 """SSGAN (seed 004): semantic sketch mask -> car image through SPADE layers and the Semantic
-Fusion Module, the plain SPADE/GauGAN baseline, and GauGAN's multiscale PatchGAN discriminator.
+Fusion Module, the plain SPADE/GauGAN baseline (also the layout tab's renderer), SPADE's style
+encoder (the VAE option: an image -> the mean and log-variance of its z), and GauGAN's multiscale
+PatchGAN discriminator.
 
 The sketch segmentation stage (sketch -> K-class mask M0, section 3.2) is the project's
 `PartSegmenter` built with `in_channels=1`: a U-Net that takes any number of input channels, so
@@ -180,6 +182,37 @@ class SPADEGenerator(ModelMixin, ConfigMixin):
             if i < len(self.trunk.blocks) - 1:
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
         return self.trunk.rgb(x), []
+
+
+class StyleEncoder(ModelMixin, ConfigMixin):
+    """SPADE's ConvEncoder for multimodal synthesis (`--use_vae`): stride-2 3x3 convs with
+    instance norm and LReLU down to 4x4, then two linear heads for mu and log-variance of a
+    z_dim Gaussian. Training samples z = mu + sigma * eps and adds a KL term (weight 0.05 in
+    SPADE); at inference z comes from N(0, I) (a style seed) or from encoding a car whose style
+    is wanted."""
+
+    @register_to_config
+    def __init__(self, z_dim: int = 64, widths: tuple[int, ...] = (32, 64, 128, 128), resolution: int = 64):
+        super().__init__()
+        widths = tuple(widths)
+        if resolution != 4 * 2 ** len(widths):
+            raise ValueError(f"{len(widths)} stride-2 convs take {4 * 2 ** len(widths)} px to 4x4, not {resolution}")
+        layers, cin = [], 3
+        for w in widths:
+            layers += [nn.Conv2d(cin, w, 3, stride=2, padding=1), nn.InstanceNorm2d(w, affine=True), nn.LeakyReLU(0.2)]
+            cin = w
+        self.features = nn.Sequential(*layers)
+        self.mu = nn.Linear(cin * 16, z_dim)
+        self.logvar = nn.Linear(cin * 16, z_dim)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.features(images).flatten(1)
+        return self.mu(h), self.logvar(h)
+
+
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device if generator is None else generator.device)
+    return mu + eps.to(mu) * torch.exp(0.5 * logvar)
 
 
 class PatchDiscriminator(nn.Module):

@@ -573,8 +573,20 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
 
 # --- command line ----------------------------------------------------------------------------
 
-def option_type(f: dataclasses.Field) -> type:
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def option_type(f: dataclasses.Field):
+    """The argparse type of an options dataclass field."""
     name = f.type if isinstance(f.type, str) else f.type.__name__
+    if name == "bool":
+        return parse_bool
     return float if name == "float" else int if name.startswith(("int", "tuple")) else str
 
 

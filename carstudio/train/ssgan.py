@@ -9,7 +9,9 @@ frozen sketch segmenter (a PartSegmenter, 1- or 3-channel input) turns it into t
 M0 (`--mask-source gt` uses the true part map instead), the generator maps (M0, z) to an image,
 and the multiscale discriminator judges (image, M0). Losses (seed eqs. 6-7, section 4.1.3):
 D hinge; G hinge + lambda_fm * feature matching + lambda_perceptual * perceptual, both 10; Adam
-lr 2e-4, betas (0, 0.999), for G and D. The perceptual features are VGG19 when
+lr 2e-4, betas (0, 0.999), for G and D. For the layout tab's SPADE renderer (issue 7) SPADE's own
+options: `--ttur true` (G lr / 2, D lr * 2, with `--beta2 0.9`) and `--style-encoder true` (the
+VAE: z is encoded from the real image, plus lambda_kl * KL, 0.05 as in SPADE). The perceptual features are VGG19 when
 --vgg-weights FILE is given, else the frozen part segmenter named by --perceptual-segmenter
 (default the shipped segmenter-128), else pixel L1 ('' for both); options.json records which.
 
@@ -39,9 +41,17 @@ from carstudio.data.parts import colorize
 from carstudio.data.sketch_augment import hand_drawn
 from carstudio.hub import load_pretrained, write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
+from carstudio.losses.kl import kl_divergence
 from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
 from carstudio.models.segmenter import PartSegmenter
-from carstudio.models.ssgan import MultiscaleDiscriminator, SPADEGenerator, SSGANGenerator, one_hot_masks
+from carstudio.models.ssgan import (
+    MultiscaleDiscriminator,
+    SPADEGenerator,
+    SSGANGenerator,
+    StyleEncoder,
+    one_hot_masks,
+    reparameterize,
+)
 from carstudio.train.runs import start_run
 from carstudio.data.cars import FAL, GPL
 from carstudio.train.segmenter import (
@@ -57,6 +67,7 @@ from carstudio.train.segmenter import (
 )
 
 GENERATOR = "generator"
+STYLE_ENCODER = "style_encoder"
 MODELS = ("ssgan", "spade")
 MASK_SOURCES = ("predicted", "gt")
 TITLES = {"ssgan": "SSGAN (seed 004, SPADE layers + Semantic Fusion Module)", "spade": "SPADE/GauGAN baseline"}
@@ -86,6 +97,10 @@ class SSGANTrainOptions:
     lr: float = 2e-4
     beta1: float = 0.0
     beta2: float = 0.999
+    ttur: bool = False  # SPADE's two time-scale update rule: G lr / 2, D lr * 2
+    style_encoder: bool = False  # SPADE's VAE: z encoded from the real image during training
+    encoder_widths: tuple[int, ...] = (32, 64, 128, 128)
+    lambda_kl: float = 0.05
     steps: int = 20000
     batch_size: int = 8  # per process
     # bookkeeping
@@ -116,6 +131,17 @@ def build_generator(o: SSGANTrainOptions) -> SSGANGenerator | SPADEGenerator:
 
 def build_discriminator(o: SSGANTrainOptions) -> MultiscaleDiscriminator:
     return MultiscaleDiscriminator(widths=tuple(o.d_widths), num_scales=o.d_scales)
+
+
+def build_style_encoder(o: SSGANTrainOptions) -> StyleEncoder | None:
+    if not o.style_encoder:
+        return None
+    return StyleEncoder(z_dim=o.z_dim, widths=tuple(o.encoder_widths), resolution=o.resolution)
+
+
+def learning_rates(o: SSGANTrainOptions) -> tuple[float, float]:
+    """(G lr, D lr): SPADE's TTUR halves G's and doubles D's."""
+    return (o.lr / 2, o.lr * 2) if o.ttur else (o.lr, o.lr)
 
 
 def load_segmenter(name_or_path: str) -> PartSegmenter:
@@ -202,10 +228,15 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
     model = generator_class.from_pretrained(run.out / GENERATOR)
     run.export.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(run.export, safe_serialization=True)
+    if o.style_encoder:
+        StyleEncoder.from_pretrained(run.out / STYLE_ENCODER).save_pretrained(run.export / STYLE_ENCODER)
     data_lines, cars = data_summary(run.data)
     params = sum(p.numel() for p in model.parameters())
     masks = ("the sketch segmenter " + o.sketch_segmenter if o.mask_source == "predicted"
-             else "the renders' true part maps (at inference the sketch segmenter's masks are used)")
+             else "the renders' true part maps")
+    g_lr, d_lr = learning_rates(o)
+    style = (f" A style encoder (SPADE's VAE, KL weight {o.lambda_kl}, widths {list(o.encoder_widths)}) is in "
+             f"`{STYLE_ENCODER}/`: it maps a car image to the mean and log-variance of its z." if o.style_encoder else "")
     perceptual = ("VGG19 features" if o.vgg_weights else
                   f"the frozen part segmenter {o.perceptual_segmenter}'s encoder features (no VGG weights here)"
                   if o.perceptual_segmenter else "pixel L1")
@@ -213,14 +244,16 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
         f"# {run.export.name}", "",
         f"{TITLES[o.model]} generator: part masks ({model.config.num_classes} classes) + z ({o.z_dim}-d) -> "
         f"{o.resolution}x{o.resolution} car images; widths {list(o.widths)}, {params / 1e6:.2f} M parameters. "
-        f"Trained on masks from {masks}. Load with `carstudio.pipelines.sketch.SketchToCarPipeline`.",
+        f"Trained on masks from {masks}.{style} Used by the pipelines in `carstudio.pipelines` (sketch "
+        "and layout tabs).",
         "", "## Training data and licences",
         "Renders made with `python -m carstudio.data render` from TORCS and Trigger Rally car models "
         f"(Debian packages torcs-data and trigger-rally-data); the model is a derived work under the cars' "
         f"licences ({FAL} or {GPL}):", *data_lines, "", *licence_table(cars, []),
         "", "## Training", "```", run.command, "```",
         f"{state.step} steps of batch {o.batch_size} per process; hinge loss, feature matching x{o.lambda_fm}, "
-        f"perceptual x{o.lambda_perceptual} with {perceptual}; Adam lr {o.lr}, betas ({o.beta1}, {o.beta2}); "
+        f"perceptual x{o.lambda_perceptual} with {perceptual}; Adam lr G {g_lr} / D {d_lr}"
+        f"{' (TTUR)' if o.ttur else ''}, betas ({o.beta1}, {o.beta2}); "
         f"multiscale discriminator widths {list(o.d_widths)} x {o.d_scales} scales. "
         f"{state.seconds / 60:.0f} min on this machine (2-core CPU, {run.threads} torch thread(s)).",
         "", "Evaluation (seed 004 Table 1 on held-out cars): see docs/ssgan.md.",
@@ -234,16 +267,20 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
     check_options(o)
     accelerator, say = start_run(run, o, log)
-    generator, discriminator = build_generator(o), build_discriminator(o)
+    generator, discriminator, encoder = build_generator(o), build_discriminator(o), build_style_encoder(o)
     perceptual = build_perceptual(o)
     segmenter = load_segmenter(o.sketch_segmenter) if o.mask_source == "predicted" else None
     say(f"{o.model}: perceptual features '{perceptual.kind}', masks from {o.mask_source}")
     data = load_renders(run.data, o.resolution, sketches=True)
     loader = DataLoader(TensorDataset(data.images, data.parts, data.sketches), batch_size=o.batch_size,
                         shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(o.seed))
-    opt_g = torch.optim.Adam(generator.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=o.lr, betas=(o.beta1, o.beta2))
+    g_lr, d_lr = learning_rates(o)
+    g_params = list(generator.parameters()) + (list(encoder.parameters()) if encoder is not None else [])
+    opt_g = torch.optim.Adam(g_params, lr=g_lr, betas=(o.beta1, o.beta2))
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=d_lr, betas=(o.beta1, o.beta2))
     generator, discriminator, opt_g, opt_d, loader = accelerator.prepare(generator, discriminator, opt_g, opt_d, loader)
+    if encoder is not None:
+        encoder = accelerator.prepare(encoder)
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
@@ -257,6 +294,8 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
                           segmenter, torch.Generator().manual_seed(o.seed))
 
     generator.train(), discriminator.train(), perceptual.train()
+    if encoder is not None:
+        encoder.train()
     while state.step < o.steps:
         epoch, offset = divmod(state.step, len(loader))
         loader.set_epoch(epoch)
@@ -264,7 +303,8 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
         for batch in (accelerator.skip_first_batches(loader, offset) if offset else loader):
             g = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
             real, masks, _ = prepare_batch(batch, o, segmenter, g)
-            losses = train_step(accelerator, generator, discriminator, opt_g, opt_d, perceptual, real, masks, g, o)
+            losses = train_step(accelerator, (generator, encoder), discriminator, opt_g, opt_d, perceptual,
+                                real, masks, g, o)
             state.step += 1
             now = time.perf_counter()
             state.seconds, tick = state.seconds + now - tick, now
@@ -275,21 +315,33 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
 
     if accelerator.is_main_process:
         accelerator.unwrap_model(generator).save_pretrained(run.out / GENERATOR)
+        if encoder is not None:
+            accelerator.unwrap_model(encoder).save_pretrained(run.out / STYLE_ENCODER)
         if run.export is not None:
             say(f"exported -> {export(run, o, state)}")
     accelerator.wait_for_everyone()
     return state
 
 
-def train_step(accelerator, generator, discriminator, opt_g, opt_d, perceptual, real, masks, g, o) -> dict[str, float]:
-    """One D update on the detached fake, then one G update (D's grads from it are discarded)."""
-    z = torch.randn(real.shape[0], o.z_dim, generator=g)
+def train_step(accelerator, generators, discriminator, opt_g, opt_d, perceptual, real, masks, g, o) -> dict[str, float]:
+    """One D update on the detached fake, then one G update (D's grads from it are discarded).
+    `generators` is (generator, style encoder or None); with the encoder z is encoded from the
+    real image (reparameterized) and the KL term joins G's loss."""
+    generator, encoder = generators
+    if encoder is None:
+        z, kl = torch.randn(real.shape[0], o.z_dim, generator=g), None
+    else:
+        mu, logvar = encoder(real)
+        z, kl = reparameterize(mu, logvar, g), kl_divergence(mu, logvar)
     fake, _ = generator(masks, z=z)
     loss_d = d_loss(discriminator, fake, real, masks)
     opt_d.zero_grad(set_to_none=True)
     accelerator.backward(loss_d)
     opt_d.step()
     loss_g, parts = g_loss(discriminator, fake, real, masks, perceptual, o)
+    if kl is not None:
+        loss_g = loss_g + o.lambda_kl * kl
+        parts["kl"] = kl.item()
     opt_g.zero_grad(set_to_none=True)
     accelerator.backward(loss_g)
     opt_g.step()
@@ -317,7 +369,7 @@ def after_step(accelerator, run: RunConfig, o: SSGANTrainOptions, state: TrainSt
 
 
 # --- command line ----------------------------------------------------------------------------
-TUPLE_OPTIONS = ("widths", "d_widths")
+TUPLE_OPTIONS = ("widths", "d_widths", "encoder_widths")
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SSGANTrainOptions]:

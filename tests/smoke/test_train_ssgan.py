@@ -94,3 +94,29 @@ def test_two_processes_through_accelerate_launch(renders, tmp_path):
     checkpoint = run / "checkpoints" / "step_0000001"
     assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
     assert (run / "generator" / "config.json").is_file()
+
+
+def test_spade_renderer_with_ttur_and_style_encoder(renders, tmp_path, capsys, restore_torch_threads):
+    """The layout tab's renderer: SPADE's TTUR and VAE style encoder, exported together."""
+    from carstudio.models.ssgan import StyleEncoder
+
+    run, export = tmp_path / "run", tmp_path / "weights" / "layout-spade-tiny"
+    encoder_widths = ["4"] * (SIZE.bit_length() - 3)  # stride-2 convs from SIZE px down to 4x4
+    main(["--data", str(renders), "--out", str(run), "--export", str(export), "--model", "spade",
+          "--mask-source", "gt", "--perceptual-segmenter", "", "--steps", "2", "--ttur", "true", "--beta2", "0.9",
+          "--style-encoder", "true", "--encoder-widths", *encoder_widths, *TINY_ARGS])
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert all(r["kl"] >= 0 for r in history)
+    card = (export / "README.md").read_text()
+    assert "Adam lr G 0.0001 / D 0.0004 (TTUR), betas (0.0, 0.9)" in card and "style_encoder/" in card
+    assert "style_encoder/diffusion_pytorch_model.safetensors" in card  # checksummed too
+    encoder = StyleEncoder.from_pretrained(export / "style_encoder")
+    mu, logvar = encoder(torch.zeros(2, 3, SIZE, SIZE))
+    assert mu.shape == logvar.shape == (2, 8)
+    options = json.loads((run / "options.json").read_text())["options"]
+    assert options["ttur"] is True and options["style_encoder"] is True
+
+
+def test_bool_options_are_parsed_strictly(renders, tmp_path):
+    with pytest.raises(SystemExit):
+        main(["--data", str(renders), "--out", str(tmp_path / "run"), "--ttur", "maybe", *TINY_ARGS])

@@ -191,3 +191,18 @@ def test_discriminator_save_load_round_trip(tmp_path):
 def test_part_segmenter_serves_as_sketch_segmenter():
     seg = PartSegmenter(in_channels=1, widths=(4, 8), feature_level=1)
     assert seg(line_sketch()[None]).shape == (1, NUM_PARTS, 64, 64)
+
+
+def test_style_encoder_shapes_and_seeded_reparameterization():
+    from carstudio.models.ssgan import StyleEncoder, reparameterize
+
+    torch.manual_seed(0)
+    encoder = StyleEncoder(z_dim=6, widths=(4, 8, 8), resolution=32)
+    mu, logvar = encoder(torch.randn(2, 3, 32, 32))
+    assert mu.shape == logvar.shape == (2, 6)
+    a = reparameterize(mu, logvar, torch.Generator().manual_seed(3))
+    b = reparameterize(mu, logvar, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(a, b)
+    assert not torch.equal(a, mu)
+    with pytest.raises(ValueError, match="4x4"):
+        StyleEncoder(widths=(4, 8), resolution=64)
