@@ -23,6 +23,8 @@ from typing import Any, TypeVar
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from carstudio.data.parts import BACKGROUND, NUM_PARTS, PART_COLORS, PART_NAMES, snap_colors
+
 MAX_UPLOAD_PIXELS = 40_000_000
 """Largest image accepted (~ a 7300x5500 photo). A 40 MP RGBA working copy is 160 MB."""
 
@@ -47,6 +49,8 @@ _NO_BACKGROUND = "Upload or choose a car image first."
 _NO_MASK = "Brush over the region to regenerate."
 _EMPTY_SKETCH = "The sketch is empty: draw a car outline first."
 _EMPTY_PAINTING = "The sketch is empty: paint the car first."
+_MAX_UNKNOWN_COLORS = 0.05
+_MIN_LAYOUT_SIDE = 16
 
 _T = TypeVar("_T")
 
@@ -157,6 +161,84 @@ def sketch_colors(
     if np.asarray(painting).min() == 255:
         raise InvalidInput(_EMPTY_PAINTING)
     return painting
+
+
+def part_layout(value: Any, *, max_pixels: int = MAX_UPLOAD_PIXELS) -> tuple[np.ndarray, float]:
+    """A layout editor value (a sampled or uploaded label map, with any painted layers on top)
+    or a bare label-map file -> (square HxW int64 part ids, share of pixels snapped from colours
+    that are no part colour).
+
+    A single-channel file whose values all lie below the number of parts is read as ids (a
+    SPADE-style label map). Everything else is read by colour: each pixel takes the nearest part
+    colour, and more than 5% of pixels far from every part colour is refused, since the layout
+    then is not a part map. A non-square map is padded with background to a square, centred.
+    """
+    if isinstance(value, Mapping) and ("background" in value or "layers" in value):
+        layers = _present(value.get("layers"))
+        background = _first_present(value.get("background"), value.get("composite"))
+        if background is None and not layers:
+            raise InvalidInput("No layout was given: sample one or upload a label map first.")
+        ids = _label_ids(background, max_pixels) if background is not None else None
+        if layers:  # strokes painted over the map: composite them over its colours
+            if ids is not None:
+                background, ids = PART_COLORS[ids], None
+            rgba = _composite_layers(background, layers, max_pixels)
+        elif ids is None:
+            rgba = _to_rgba(background, max_pixels)
+    else:
+        ids = _label_ids(value, max_pixels)
+        rgba = None if ids is not None else _to_rgba(value, max_pixels)
+    unknown = 0.0
+    if ids is None:
+        rgb = np.asarray(_over_white(rgba))
+        ids, unknown = snap_colors(rgb)
+        if unknown > _MAX_UNKNOWN_COLORS:
+            raise InvalidInput(_unknown_colors_message(rgb, unknown))
+    height, width = ids.shape
+    if min(height, width) < _MIN_LAYOUT_SIDE:
+        raise InvalidInput(f"The layout is only {width}x{height} pixels; it must be at least "
+                           f"{_MIN_LAYOUT_SIDE} pixels on each side.")
+    if (ids != BACKGROUND).sum() == 0:
+        raise InvalidInput("The layout is all background: paint the car's parts (body, glass, wheels...) "
+                           "or sample a layout first.")
+    return _pad_square(ids, BACKGROUND), unknown
+
+
+def _label_ids(value: Any, max_pixels: int) -> np.ndarray | None:
+    """The ids of a single-channel label-map file (values < NUM_PARTS), else None."""
+    if isinstance(value, Mapping):
+        value = value.get("path")
+    if not isinstance(value, (str, os.PathLike)):
+        return None
+    try:
+        with Image.open(value) as image:
+            if image.mode not in ("L", "I", "I;16"):
+                return None
+            _check_pixels(image.width, image.height, max_pixels)
+            ids = np.asarray(image).astype(np.int64)
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        return None  # the colour path reads it again and says what is wrong
+    return ids if ids.max(initial=0) < NUM_PARTS else None
+
+
+def _unknown_colors_message(rgb: np.ndarray, unknown: float) -> str:
+    distance = np.linalg.norm(rgb[..., None, :].astype(np.float32) - PART_COLORS[None, None], axis=-1).min(-1)
+    colours, counts = np.unique(rgb[distance > 80].reshape(-1, 3), axis=0, return_counts=True)
+    example = tuple(int(c) for c in colours[counts.argmax()])
+    names = ", ".join(f"{name} #{''.join(f'{c:02x}' for c in color)}" for name, color in zip(PART_NAMES, PART_COLORS))
+    return (f"{unknown:.0%} of the layout's pixels are not part colours (the most common is RGB {example}): "
+            f"paint with the part palette only ({names}) or upload a label map of part ids 0-{NUM_PARTS - 1}.")
+
+
+def _pad_square(ids: np.ndarray, fill: int) -> np.ndarray:
+    height, width = ids.shape
+    side = max(height, width)
+    if height == width:
+        return ids
+    out = np.full((side, side), fill, dtype=ids.dtype)
+    top, left = (side - height) // 2, (side - width) // 2
+    out[top:top + height, left:left + width] = ids
+    return out
 
 
 def normalize_sketch(ink: np.ndarray, size: int, *, margin: float = 0.1) -> np.ndarray:
