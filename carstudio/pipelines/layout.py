@@ -129,15 +129,19 @@ def layout_image(parts: np.ndarray) -> Image.Image:
     return Image.fromarray(colorize(np.asarray(parts)))
 
 
-def label_map_file(parts: np.ndarray, path: str | Path) -> Path:
-    """Save (H, W) part ids as a palette PNG: pixel values are the ids (a label map any SPADE-style
-    loader reads), the palette shows them in the part colours."""
+def label_map_image(parts: np.ndarray) -> Image.Image:
+    """(H, W) part ids -> a palette image: pixel values are the ids (saved as PNG, a label map any
+    SPADE-style loader reads), the palette shows them in the part colours."""
     image = Image.fromarray(np.asarray(parts).astype(np.uint8), mode="P")
     palette = np.zeros((256, 3), np.uint8)
     palette[: len(PART_COLORS)] = PART_COLORS
     image.putpalette(palette.flatten().tolist())
+    return image
+
+
+def label_map_file(parts: np.ndarray, path: str | Path) -> Path:
     path = Path(path)
-    image.save(path)
+    label_map_image(parts).save(path)
     return path
 
 
