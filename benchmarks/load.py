@@ -44,7 +44,8 @@ SESSION_END_TIMEOUT_S = 60  # Gradio notices a closed heartbeat within its 15 s 
 
 
 def write_inputs(folder: Path) -> dict[str, Path]:
-    """A sketch layer (black strokes on transparency) and a painting, as a browser would send."""
+    """A sketch layer (black strokes on transparency), a painting and a label map (part ids), as a
+    browser or an API user would send."""
     layer = Image.new("RGBA", (512, 320), (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     draw.line([(50, 220), (50, 160), (150, 145), (200, 95), (330, 95), (400, 145), (460, 160), (460, 220),
@@ -53,9 +54,16 @@ def write_inputs(folder: Path) -> dict[str, Path]:
         draw.ellipse([cx - 35, 190, cx + 35, 260], outline=(0, 0, 0, 255), width=4)
     painting = Image.new("RGB", (480, 288), (235, 235, 235))
     ImageDraw.Draw(painting).rectangle([60, 120, 420, 220], fill=(180, 30, 30))
-    paths = {"layer": folder / "layer.png", "painting": folder / "painting.png"}
+    label_map = Image.new("L", (64, 64), 0)  # part ids: background 0, body 1, glass 2, wheel 3
+    ids = ImageDraw.Draw(label_map)
+    ids.rectangle([6, 26, 58, 44], fill=1)
+    ids.rectangle([18, 17, 44, 26], fill=2)
+    for cx in (17, 47):
+        ids.ellipse([cx - 6, 38, cx + 6, 50], fill=3)
+    paths = {"layer": folder / "layer.png", "painting": folder / "painting.png", "label_map": folder / "label_map.png"}
     layer.save(paths["layer"])
     painting.save(paths["painting"])
+    label_map.save(paths["label_map"])
     return paths
 
 
@@ -72,12 +80,23 @@ def request_mix(client, inputs: dict[str, Path]) -> list[tuple[str, callable]]:
         car = next(iter(shipped_models()))
         painting = {"background": handle_file(str(inputs["painting"])), "layers": [],
                     "composite": handle_file(str(inputs["painting"]))}
+        photo = handle_file(str(TRAINING_PHOTO))
         mix.append(("/singan_sample", lambda i: client.predict(car, 2, i, 1.0, 0, api_name="/singan_sample")))
         mix.append(("/singan_paint", lambda i: client.predict(car, painting, 3, 2, i, True, api_name="/singan_paint")))
+        mix.append(("/singan_reference", lambda i: client.predict(car, api_name="/singan_reference")))
+        if "/singan_paint_photo" in named:
+            mix.append(("/singan_paint_photo",
+                        lambda i: client.predict(car, photo, 2, 2, i, api_name="/singan_paint_photo")))
     if "/sketch_generate" in named:
         sketch = {"background": None, "layers": [handle_file(str(inputs["layer"]))], "composite": None}
         mix.append(("/sketch_generate", lambda i: client.predict(sketch, 4, i, True, api_name="/sketch_generate")))
         mix.append(("/sketch_mask", lambda i: client.predict(sketch, api_name="/sketch_mask")))
+    if "/layout_generate" in named:
+        label_map = {"background": handle_file(str(inputs["label_map"])), "layers": [], "composite": None}
+        mix.append(("/layout_sample", lambda i: client.predict(i, 0.8, False, 1, 4, api_name="/layout_sample")))
+        mix.append(("/layout_render", lambda i: client.predict(label_map, i, 4, api_name="/layout_render")))
+        mix.append(("/layout_generate",
+                    lambda i: client.predict(i, 0.8, i % 2 == 1, i + 1, 4, i, 4, api_name="/layout_generate")))
     return mix
 
 
