@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from spaces.common import MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped, user_errors
+from spaces.common import APP_DIR, MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped, user_errors
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -19,6 +19,7 @@ from carstudio.pipelines.layout import (  # noqa: E402
     layout_image,
 )
 
+EXAMPLES_DIR = APP_DIR / "examples" / "layouts"
 MAX_VARIATIONS = 8
 DISPLAY_SIZE = 256  # the models work at 64 px; layouts shown nearest, cars smooth
 PART_HEX = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in PART_COLORS]
@@ -110,6 +111,10 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None) -> gr.Bl
                     brush=gr.Brush(colors=PART_HEX, default_color=PART_HEX[1], default_size=12, color_mode="fixed"),
                     eraser=gr.Eraser(default_size=16), sources=("upload",), layers=False)
                 gr.HTML(legend_html())
+                examples = sorted(EXAMPLES_DIR.glob("*.png"))
+                if examples:
+                    gr.Examples([[str(p)] for p in examples], [layout],
+                                label="Label maps of held-out cars (never seen in training)")
                 with gr.Row():
                     style_seed = seed_slider("Style seed")
                     variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations")
