@@ -12,6 +12,7 @@ from carstudio.evaluate.browser_sketches import OUTLINES, draw_on_sketchpad
 from carstudio.hub import WEIGHTS_DIR
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
 from spaces.singan import shipped_models
+from tests.e2e.test_layout_api import layout_url  # noqa: F401  (fixture: the layout tab on tiny models)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -68,3 +69,26 @@ def test_draw_a_car_outline_and_get_cars(page, app_url):
     assert page.locator(".toast-body.error").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_sketch.png"), full_page=True)
+
+
+def test_edit_a_layout_and_render_it(page, layout_url):
+    """The layout tab (alone, on tiny random models): a layout is sampled on load, a stroke in a
+    part colour is painted on it, the edited layout is rendered; an erased (all-background) layout
+    gets the clear message in the page."""
+    page.goto(layout_url)
+    editor = page.locator("#layout-editor")
+    editor.wait_for()
+    page.wait_for_timeout(2000)  # the sampled layout loads into the canvas
+    editor.locator('button[aria-label="Brush"]').first.click()
+    box = editor.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.15
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] * 0.5, y, steps=4)
+    page.mouse.up()
+    page.locator("#layout-render").click()
+    page.wait_for_function("""() => { const imgs = document.querySelectorAll('#layout-results img');
+        return imgs.length >= 4 && [...imgs].every(i => i.complete && i.naturalWidth > 0); }""", timeout=60_000)
+    assert page.locator(".toast-body.error").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_layout.png"), full_page=True)
