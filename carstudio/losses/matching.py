@@ -1,8 +1,9 @@
 """Matching losses for conditional generators (GauGAN / SSGAN objective, seed 004 eq. 7).
 
 - `feature_matching`: L1 between the discriminator's intermediate features on real and fake.
-- `perceptual_loss` with a `PerceptualFeatures` extractor: VGG19 when a weights file is given;
-  otherwise the frozen part segmenter's encoder features; otherwise plain L1 (see the class).
+- `perceptual_loss` with a `PerceptualFeatures` extractor: VGG19 (GauGAN) or VGG16 (RoI-GAN,
+  seed 002 eq. 3.12) when a weights file is given; otherwise the frozen part segmenter's encoder
+  features; otherwise plain L1 (see the class).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from torch import nn
 VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
 # GauGAN's perceptual loss: relu1_1 .. relu5_1, weighted 1/32 .. 1.
 VGG_TAPS = {1: 1 / 32, 6: 1 / 16, 11: 1 / 8, 20: 1 / 4, 29: 1.0}  # indices of the ReLUs after those convs
+VGG16_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
+# RoI-GAN's perceptual loss (eq. 3.12: "layers with ReLU activations" of VGG16, the loss of the
+# partial-convolution paper it cites): relu1_2, relu2_2, relu3_3, relu4_3, equal weights.
+VGG16_TAPS = {3: 1.0, 8: 1.0, 15: 1.0, 22: 1.0}
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -37,13 +42,16 @@ def feature_matching(real_features: list[list[torch.Tensor]], fake_features: lis
 class VGG19Features(nn.Module):
     """VGG19's convolutional part, built here (torchvision is not used) and loaded from a state
     dict file (.safetensors or a torch file) with `features.N.weight/bias` keys or bare `N.weight`.
-    Returns the ReLU outputs named in VGG_TAPS."""
+    Returns the ReLU outputs named in TAPS (weights: its values)."""
+
+    LAYOUT: tuple = VGG19_LAYOUT
+    TAPS: dict[int, float] = VGG_TAPS
 
     def __init__(self):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
-        for item in VGG19_LAYOUT:
+        for item in self.LAYOUT:
             if item == "M":
                 layers.append(nn.MaxPool2d(2))
             else:
@@ -69,18 +77,29 @@ class VGG19Features(nn.Module):
         out = []
         for i, layer in enumerate(self.features):
             x = layer(x)
-            if i in VGG_TAPS:
+            if i in self.TAPS:
                 out.append(x)
-            if i >= max(VGG_TAPS):
+            if i >= max(self.TAPS):
                 break
         return out
+
+
+class VGG16Features(VGG19Features):
+    """VGG16's convolutional part (torchvision's `vgg16` state dict keys), ReLU outputs in VGG16_TAPS."""
+
+    LAYOUT = VGG16_LAYOUT
+    TAPS = VGG16_TAPS
+
+
+VGG_ARCHS = {"vgg19": VGG19Features, "vgg16": VGG16Features}
 
 
 class PerceptualFeatures(nn.Module):
     """Frozen feature extractor for the perceptual loss, images in [-1, 1].
 
     kind "vgg": VGG19 relu1_1..relu5_1 (ImageNet normalization), weights 1/32..1 -- GauGAN's
-    loss, used when a weights file is supplied (none ships: this project downloads nothing).
+    loss, used when a weights file is supplied (none ships: this project downloads nothing); with
+    `vgg_arch="vgg16"` VGG16 relu1_2..relu4_3, weights 1 (RoI-GAN's eq. 3.12).
     kind "segmenter" (the fallback): the frozen part segmenter's encoder feature map
     (`PartSegmenter.features`). It is the only trained image network the project has offline,
     it was trained on the same car renders, and its features encode part layout and edges,
@@ -100,9 +119,12 @@ class PerceptualFeatures(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     @classmethod
-    def build(cls, vgg_weights: str | Path | None = None, segmenter: nn.Module | None = None) -> "PerceptualFeatures":
+    def build(cls, vgg_weights: str | Path | None = None, segmenter: nn.Module | None = None,
+              vgg_arch: str = "vgg19") -> "PerceptualFeatures":
         if vgg_weights:
-            return cls("vgg", VGG19Features.from_file(vgg_weights))
+            if vgg_arch not in VGG_ARCHS:
+                raise ValueError(f"vgg_arch must be one of {sorted(VGG_ARCHS)}, got {vgg_arch!r}")
+            return cls("vgg", VGG_ARCHS[vgg_arch].from_file(vgg_weights))
         if segmenter is not None:
             return cls("segmenter", segmenter)
         return cls("l1")
@@ -117,7 +139,7 @@ class PerceptualFeatures(nn.Module):
         """(feature map, weight) pairs."""
         if self.kind == "vgg":
             x = ((images + 1) / 2 - self.mean) / self.std
-            return list(zip(self.network(x), VGG_TAPS.values()))
+            return list(zip(self.network(x), self.network.TAPS.values()))
         if self.kind == "segmenter":
             step = 2 ** self.network.config.feature_level
             h, w = images.shape[-2:]

@@ -108,16 +108,17 @@ class EqualizedLinear(nn.Module):
     """Linear layer with an equalized learning rate: weights are stored as N(0, 1/lr_mul^2) and
     scaled by lr_mul / sqrt(in_features) at run time (the bias by lr_mul), so that Adam's step
     moves every layer at the same relative rate; lr_mul 0.01 slows StyleGAN's mapping network.
-    `activation` 'lrelu' adds the gained leaky ReLU after the bias."""
+    `activation` 'lrelu' adds the gained leaky ReLU after the bias. `gain` multiplies the run-time
+    scale (sqrt(2) gives ProGAN's He constant sqrt(2 / fan_in), RoI-GAN's eq. 3.20)."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, bias_init: float = 0.0,
-                 lr_mul: float = 1.0, activation: str = "linear"):
+                 lr_mul: float = 1.0, activation: str = "linear", gain: float = 1.0):
         super().__init__()
         if activation not in ("linear", "lrelu"):
             raise ValueError(f"activation must be 'linear' or 'lrelu', got {activation!r}")
         self.weight = nn.Parameter(torch.randn(out_features, in_features) / lr_mul)
         self.bias = nn.Parameter(torch.full((out_features,), float(bias_init) / lr_mul)) if bias else None
-        self.weight_gain, self.lr_mul, self.activation = lr_mul / in_features ** 0.5, lr_mul, activation
+        self.weight_gain, self.lr_mul, self.activation = gain * lr_mul / in_features ** 0.5, lr_mul, activation
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         bias = None if self.bias is None else self.bias * self.lr_mul
@@ -128,22 +129,25 @@ class EqualizedLinear(nn.Module):
 class EqualizedConv2d(nn.Module):
     """Conv with an equalized learning rate (weights N(0, 1) scaled by 1/sqrt(fan_in) at run
     time), 'same' padding, optional 2x average-pool downsampling *before* the conv (a quarter of
-    the multiply-adds of convolving first), optional gained leaky ReLU."""
+    the multiply-adds of convolving first), optional gained leaky ReLU. `stride` 2 is a strided
+    conv instead (RoI-GAN's encoder and D); `gain` multiplies the run-time scale (sqrt(2): ProGAN's
+    He constant, RoI-GAN's eq. 3.20)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, bias: bool = True,
-                 activation: str = "linear", down: bool = False):
+                 activation: str = "linear", down: bool = False, stride: int = 1, gain: float = 1.0):
         super().__init__()
         if activation not in ("linear", "lrelu"):
             raise ValueError(f"activation must be 'linear' or 'lrelu', got {activation!r}")
         self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias else None
-        self.weight_gain = 1.0 / (in_channels * kernel_size * kernel_size) ** 0.5
-        self.activation, self.down = activation, down
+        self.weight_gain = gain / (in_channels * kernel_size * kernel_size) ** 0.5
+        self.activation, self.down, self.stride = activation, down, stride
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.down:
             x = F.avg_pool2d(x, 2)
-        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.weight.shape[-1] // 2)
+        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, stride=self.stride,
+                     padding=self.weight.shape[-1] // 2)
         return lrelu_gain(x) if self.activation == "lrelu" else x
 
 
@@ -190,3 +194,68 @@ def minibatch_stddev(x: torch.Tensor, group_size: int = 4, channels: int = 1) ->
     y = (y - y.mean(0)).square().mean(0).add(1e-8).sqrt()  # (N/G, F, c/F, H, W)
     y = y.mean((2, 3, 4)).reshape(-1, channels, 1, 1).repeat(g, 1, h, w)  # (N, F, H, W)
     return torch.cat([x, y], 1)
+
+
+# --- RoI-GAN layers (seed 002): gated convolution and the denormalization layer with control ---
+HE_GAIN = 2 ** 0.5  # eq. 3.20: weights N(0, 1) times sqrt(2 / fan_in) at run time
+
+
+class GatedConv2d(nn.Module):
+    """Gated convolution (Yu et al., the thesis's eq. 2.11): Y = f(conv_f(X)) * sigmoid(conv_m(X)),
+    the feature and gate convs computed as one equalized-lr conv with 2x the outputs. f is the
+    identity here because RoI-GAN's encoder follows every gated conv with instance norm and
+    LeakyReLU(0.2) (section 3.5: gated convolution -> normalization -> activation). `stride` 2
+    halves the size ('same' padding)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+                 gain: float = HE_GAIN):
+        super().__init__()
+        self.conv = EqualizedConv2d(in_channels, 2 * out_channels, kernel_size, stride=stride, gain=gain)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features, gate = self.conv(x).chunk(2, dim=1)
+        return features * torch.sigmoid(gate)
+
+
+class ControlledDenorm(nn.Module):
+    """RoI-GAN's denormalization layer (eq. 3.8), SPADE-like with an explicit control input:
+
+        z* = (z1, z2) = A z + b
+        RoI* = LReLU(conv(RoI, K_internal)) * z1 + z2          (z1, z2 per hidden channel)
+        gamma = LReLU(conv(RoI*, K_gamma)),  beta = LReLU(conv(RoI*, K_beta))
+        out = gamma * instance_norm(x) + beta
+
+    `z_dim` None builds the layer without the affine map and control (the upsample block's
+    right branch, section 3.4): RoI* = LReLU(conv(RoI)). The RoI is resized (nearest) to x's size
+    before the 'same'-padded convs, so gamma and beta match x. The normalization is a
+    parameter-free instance norm (E and D per sample and channel), so a batch of one behaves as
+    in training. All convs and A have equalized learning rates (eq. 3.20). Initialisation keeps
+    the layer near the identity: b's z1 half starts at 1 and K_gamma's bias at 1, so at the
+    start z1 ~ 1 and gamma ~ 1, as SPADE's (1 + gamma) parametrisation does, while the maths
+    is eq. 3.8 as written."""
+
+    def __init__(self, channels: int, hidden: int, z_dim: int | None = None, kernel_size: int = 3):
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.shared = EqualizedConv2d(1, hidden, kernel_size, gain=HE_GAIN)
+        self.affine = None
+        if z_dim is not None:
+            self.affine = EqualizedLinear(z_dim, 2 * hidden)
+            with torch.no_grad():
+                self.affine.bias[:hidden] = 1.0
+        self.gamma = EqualizedConv2d(hidden, channels, kernel_size)
+        self.beta = EqualizedConv2d(hidden, channels, kernel_size)
+        with torch.no_grad():
+            self.gamma.bias.fill_(1.0)
+
+    def forward(self, x: torch.Tensor, roi: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        roi = F.interpolate(roi.to(x), size=x.shape[-2:], mode="nearest")
+        hidden = F.leaky_relu(self.shared(roi), 0.2)
+        if self.affine is not None:
+            if z is None:
+                raise ValueError("this denormalization layer is controlled: pass z")
+            scale, shift = self.affine(z).chunk(2, dim=1)
+            hidden = hidden * scale[:, :, None, None] + shift[:, :, None, None]
+        gamma = F.leaky_relu(self.gamma(hidden), 0.2)
+        beta = F.leaky_relu(self.beta(hidden), 0.2)
+        return gamma * self.norm(x) + beta
