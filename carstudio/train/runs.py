@@ -34,3 +34,25 @@ def start_run(run: Any, options: Any, log: Callable[[str], None], seedable_sampl
         write_options(run, options, accelerator.num_processes)
     torch.manual_seed(options.seed)  # same initial weights on every process
     return accelerator, say
+
+
+def add_option_arguments(parser: Any, options_class: type, tuple_options: tuple[str, ...] = (),
+                         text_tuples: tuple[str, ...] = ()) -> None:
+    """One `--field-name` argument per field of an options dataclass: tuples take several values
+    (ints, or strings for the fields in `text_tuples`), bools are parsed strictly."""
+    from carstudio.train.segmenter import option_type  # segmenter imports this module
+
+    for f in dataclasses.fields(options_class):
+        nargs = "+" if f.name in tuple_options else None
+        kind = str if f.name in text_tuples else option_type(f)
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, nargs=nargs)
+
+
+def options_from_args(args: Any, options_class: type, tuple_options: tuple[str, ...] = ()) -> Any:
+    """The defaults of `options_class` with every argument that was given (lists -> tuples)."""
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(options_class)
+                 if getattr(args, f.name) is not None}
+    for name in tuple_options:
+        if name in overrides:
+            overrides[name] = tuple(overrides[name])
+    return dataclasses.replace(options_class(), **overrides)

@@ -1,0 +1,104 @@
+"""RoI-GAN training on a tiny synthetic render folder: a few steps in-process (segmenter perceptual
+features), resumed, exported with a model card, and with two data-parallel processes through
+`accelerate launch` (CPU, gloo)."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+
+from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead
+from carstudio.models.segmenter import PartSegmenter
+from carstudio.train.roigan import main
+from tests.smoke.test_train_segmenter import SIZE, free_port
+
+TINY_ARGS = ["--resolution", str(SIZE), "--encoder-widths", "8", "8", "8", "--decoder-widths", "8", "8", "8",
+             "--noise-dim", "4", "--num-codes", "2", "--num-categories", "3", "--style-channels", "4",
+             "--denorm-hidden", "4", "--d-widths", "8", "8", "8", "--q-channels", "8", "--q-hidden", "8",
+             "--batch-size", "4", "--threads", "1", "--log-every", "1", "--sample-count", "3"]
+
+
+@pytest.fixture(scope="module")
+def part_segmenter(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("segmenter")
+    torch.manual_seed(0)
+    PartSegmenter(widths=(4, 8), feature_level=1, resolution=SIZE).save_pretrained(root / "parts")
+    return root / "parts"
+
+
+def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, restore_torch_threads):
+    run, export = tmp_path / "run", tmp_path / "weights" / "roigan-tiny"
+    args = ["--data", str(renders), "--out", str(run), "--export", str(export), "--perceptual-segmenter",
+            str(part_segmenter), "--steps", "2", "--checkpoint-every", "1", "--sample-every", "1",
+            "--keep-checkpoints", "3", *TINY_ARGS]
+    main(args)
+    out = capsys.readouterr().out
+    assert "perceptual features 'segmenter'" in out and "mi_bound" in out
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000001", "step_0000002"]
+    options = json.loads((run / "options.json").read_text())["options"]
+    assert options["lr_g"] == 3e-4 and options["lr_d"] == 1e-4  # section 3.8
+    assert (options["lambda_tv"], options["lambda_perceptual"], options["lambda_fm"]) == (0.5, 5.0, 1.0)  # eq. 3.18
+    assert (options["lambda_kl"], options["lambda_info"]) == (0.5, 0.5)
+    assert (options["lambda_gp"], options["lambda_zero"]) == (5.0, 1e-4)  # eq. 3.19
+    assert options["roi_types"] == ["rectangle", "ellipse", "mixture"] and options["gp_region"] == "outside"
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert len(history) == 2 and all(r["kl"] >= 0 and r["gp"] >= 0 and 0 <= r["q_acc"] <= 1 for r in history)
+    grid = Image.open(run / "samples" / "step_0000002.png")
+    assert grid.size == (5 * SIZE, 3 * SIZE)  # image | RoI | masked | completion | raw, one row per sample
+    model = RoIGANGenerator.from_pretrained(export)
+    assert model.config.num_codes == 2 and model.config.num_categories == 3
+    card = (export / "README.md").read_text()
+    assert "sha256" in card and "Adam lr G 0.0003 / D 0.0001" in card and "part segmenter" in card
+    assert RoIGANDiscriminator.from_pretrained(run / "discriminator").config.widths == [8, 8, 8]
+    assert RoIGANQHead.from_pretrained(run / "q_head").config.num_categories == 3
+
+    resumed = tmp_path / "resumed"
+    shutil.copytree(run, resumed)
+    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
+    again_args = [a if a != str(run) else str(resumed) for a in args]
+    main(again_args)
+    assert "resumed from" in capsys.readouterr().out
+    for name in ("model.safetensors", "model_1.safetensors", "model_2.safetensors"):  # G, D, Q
+        first = load_file(run / "checkpoints" / "step_0000002" / name)
+        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
+        assert first.keys() == again.keys()
+        for key in first:
+            torch.testing.assert_close(again[key], first[key], msg=f"{name} {key}")
+    main(again_args)
+    assert "step 3" not in capsys.readouterr().out
+
+
+def test_pixel_l1_fallback_and_options(renders, tmp_path, capsys, restore_torch_threads):
+    run = tmp_path / "run"
+    main(["--data", str(renders), "--out", str(run), "--perceptual-segmenter", "", "--steps", "1",
+          "--roi-types", "ellipse", "--gp-region", "inside", "--output-norm", "false", *TINY_ARGS])
+    assert "perceptual features 'l1'" in capsys.readouterr().out
+    assert RoIGANGenerator.from_pretrained(run / "generator").config.output_norm is False
+    with pytest.raises(ValueError, match="roi-types"):
+        main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--roi-types", "circle", *TINY_ARGS])
+    with pytest.raises(ValueError, match="gp-region"):
+        main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--gp-region", "both", *TINY_ARGS])
+
+
+def test_two_processes_through_accelerate_launch(renders, tmp_path):
+    run = tmp_path / "run"
+    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "--main_process_port", str(free_port()), "-m", "carstudio.train.roigan", "--data", str(renders),
+               "--out", str(run), "--perceptual-segmenter", "", "--steps", "2", "--checkpoint-every", "2",
+               *TINY_ARGS]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
+    checkpoint = run / "checkpoints" / "step_0000002"
+    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    assert (run / "generator" / "config.json").is_file() and (run / "q_head" / "config.json").is_file()
