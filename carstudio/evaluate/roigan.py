@@ -1,0 +1,284 @@
+"""RoI-GAN on held-out renders: seed 002's Table 4.2 (per RoI type, RoI-GAN vs Telea), a
+controllability check and the showcase picture.
+
+    python -m carstudio.evaluate.roigan table --test data/cars64_test --generator weights/roigan-64 \\
+        --train-reference data/cars64_everyday --json docs/roigan_table.json
+    python -m carstudio.evaluate.roigan showcase --test data/cars64_test --generator weights/roigan-64 \\
+        --out docs/img/roigan_showcase.png
+
+Table, for each RoI type (rectangle, ellipse, mixture; the masks are drawn by the RoI-block with a
+fixed seed per type, the same for both methods) on the held-out renders at the model's
+resolution:
+- L1, PSNR and SSIM *inside the RoI* between the completed image and the ground truth: L1 is the
+  mean absolute difference over RoI pixels and channels (images in [-1, 1]); PSNR comes from the
+  mean squared error pooled over all RoI pixels of all images (data range 2); SSIM is the mean of
+  the SSIM map (Gaussian window 11, sigma 1.5) over RoI pixels;
+- FD-seg (or FID with --inception-weights) between the completed images and the held-out renders,
+  as the thesis compares generated and real test images (its Table 4.2 is FID only). FD-seg is
+  the project's feature space (the part segmenter, carstudio.metrics.frechet), not comparable
+  with published FID numbers.
+RoI-GAN draws its codes from the training prior (seeded); Telea is `cv2.inpaint(...,
+cv2.INPAINT_TELEA)` with radius 3 on the same uint8 images.
+
+Controllability (section 4.3: the codes are sliders that change the region and, the thesis says,
+little else): on held-out renders with elliptic RoIs, each continuous code is swept over
+-1 .. 1 in 7 steps with the noise, the category and the other codes fixed (seeded). "per unit" is
+the mean absolute change of the generator's raw output x_g along the sweep divided by the
+slider's travel (2), inside the RoI and outside it; the composited result x_c (what the app
+shows) is also measured outside, where eq. 3.9 makes it exactly 0. For scale, the same
+numbers for the categorical code (mean over pairs of categories) and for a fresh noise z0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.torch import load_file
+from torchmetrics.functional.image import structural_similarity_index_measure
+
+from carstudio.data.roi import ROI_TYPES, coverage, sample_rois
+from carstudio.evaluate.ssgan import frechet
+from carstudio.metrics.features import load_default_segmenter
+from carstudio.metrics.image import DATA_RANGE, masked_l1
+from carstudio.models.roigan import RoIGANGenerator, complete
+from carstudio.pipelines.roigan import TELEA_RADIUS, RegionEditPipeline
+from carstudio.train.roigan import build_generator, read_options
+from carstudio.train.sngan import load_images
+
+BATCH = 100
+SEED = 0
+MASK_SEED = 2024
+SWEEP = torch.linspace(-1.0, 1.0, 7)
+
+
+# --- loading ---------------------------------------------------------------------------------
+def load_generator(spec: str) -> RoIGANGenerator:
+    """`PATH` (exported folder or weights name) or `RUN@STEP` (a training checkpoint: the first
+    prepared model, model.safetensors, is the generator)."""
+    path, _, step = spec.partition("@")
+    if step:
+        generator = build_generator(read_options(Path(path)))
+        generator.load_state_dict(load_file(Path(path) / "checkpoints" / f"step_{int(step):07d}" / "model.safetensors"))
+        return generator.eval()
+    return RegionEditPipeline.from_pretrained(path).generator
+
+
+def held_out(roots: list[Path], resolution: int, limit: int | None) -> torch.Tensor:
+    images = load_images(roots, resolution)
+    return images[: limit or len(images)].float() / 127.5 - 1.0
+
+
+# --- scores inside the region ----------------------------------------------------------------
+def masked_psnr(a: torch.Tensor, b: torch.Tensor, masks: torch.Tensor, data_range: float = DATA_RANGE) -> float:
+    """PSNR of the squared error pooled over the masked pixels (and channels) of the batch."""
+    weight = masks.expand_as(a)
+    mse = float(((a - b).square() * weight).sum() / weight.sum())
+    return float("inf") if mse == 0 else 10 * float(np.log10(data_range**2 / mse))
+
+
+def masked_ssim(a: torch.Tensor, b: torch.Tensor, masks: torch.Tensor, data_range: float = DATA_RANGE) -> float:
+    """Mean of the SSIM map over the masked pixels (and channels)."""
+    _, full = structural_similarity_index_measure(a.float(), b.float(), data_range=data_range, return_full_image=True)
+    weight = masks.expand_as(full)
+    return float((full * weight).sum() / weight.sum())
+
+
+def region_scores(completed: torch.Tensor, real: torch.Tensor, masks: torch.Tensor) -> dict[str, float]:
+    return {"l1": masked_l1(completed, real, masks), "psnr": masked_psnr(completed, real, masks),
+            "ssim": masked_ssim(completed, real, masks)}
+
+
+# --- the two methods -------------------------------------------------------------------------
+def roi_masks(kind: str, n: int, resolution: int) -> torch.Tensor:
+    g = torch.Generator().manual_seed(MASK_SEED + ROI_TYPES.index(kind))
+    return torch.cat([sample_rois(min(BATCH, n - i), resolution, kind, g) for i in range(0, n, BATCH)])
+
+
+@torch.inference_mode()
+def roigan_completions(generator: RoIGANGenerator, real: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """x_c with prior codes, seeded per batch."""
+    out = []
+    for i in range(0, len(real), BATCH):
+        x, m = real[i:i + BATCH], masks[i:i + BATCH]
+        z = generator.latent(*generator.sample_latents(len(x), torch.Generator().manual_seed(SEED + i)))
+        out.append(complete(generator(x, m, z)[0].clamp(-1, 1), x, m))
+    return torch.cat(out)
+
+
+def telea_completions(real: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Telea on the uint8 images, the region's pixels replaced by its fill (eq. 3.9 with Telea)."""
+    uint8 = ((real + 1) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    fills = np.stack([cv2.inpaint(np.ascontiguousarray(x), m[0].numpy().astype(np.uint8), TELEA_RADIUS,
+                                  cv2.INPAINT_TELEA) for x, m in zip(uint8, masks)])
+    filled = torch.from_numpy(fills).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return complete(filled, real, masks)
+
+
+# --- controllability -------------------------------------------------------------------------
+def _change(a: torch.Tensor, b: torch.Tensor, masks: torch.Tensor) -> tuple[float, float]:
+    """Mean absolute difference inside and outside the masks."""
+    diff = (a - b).abs().mean(1, keepdim=True)
+    return float((diff * masks).sum() / masks.sum()), float((diff * (1 - masks)).sum() / (1 - masks).sum())
+
+
+@torch.inference_mode()
+def controllability(generator: RoIGANGenerator, real: torch.Tensor, kind: str = "ellipse") -> dict:
+    """Per continuous code: raw-output change per unit of slider inside / outside the RoI, and the
+    composited output's change outside (0 by construction); the category and z0 for scale."""
+    n, res = len(real), generator.config.resolution
+    masks = roi_masks(kind, n, res)
+    noise, codes, categories = generator.sample_latents(n, torch.Generator().manual_seed(SEED + 7))
+
+    def run(noise_=noise, codes_=codes, categories_=categories) -> torch.Tensor:
+        return torch.cat([generator(real[i:i + BATCH], masks[i:i + BATCH], generator.latent(
+            noise_[i:i + BATCH], codes_[i:i + BATCH], categories_[i:i + BATCH]))[0] for i in range(0, n, BATCH)])
+
+    result = {"roi": kind, "samples": n, "sweep": SWEEP.tolist(), "codes": []}
+    for k in range(generator.config.num_codes):
+        frames = []
+        for v in SWEEP:
+            swept = codes.clone()
+            swept[:, k] = v
+            frames.append(run(codes_=swept))
+        inside = outside = composited = 0.0
+        for a, b in zip(frames, frames[1:]):
+            i, o = _change(b, a, masks)
+            inside, outside = inside + i, outside + o
+            composited += _change(complete(b, real, masks), complete(a, real, masks), masks)[1]
+        travel = float(SWEEP[-1] - SWEEP[0])
+        result["codes"].append({"code": k, "inside_per_unit": inside / travel, "outside_per_unit": outside / travel,
+                                "composited_outside_per_unit": composited / travel,
+                                "inside_to_outside": inside / max(outside, 1e-12)})
+    pairs = list(itertools.combinations(range(generator.config.num_categories), 2))[:10]
+    by_category = {c: run(categories_=torch.full_like(categories, c)) for c in {c for p in pairs for c in p}}
+    changes = [_change(by_category[a], by_category[b], masks) for a, b in pairs]
+    result["category"] = {"inside": float(np.mean([c[0] for c in changes])),
+                          "outside": float(np.mean([c[1] for c in changes])), "pairs": len(pairs)}
+    fresh = torch.randn(noise.shape, generator=torch.Generator().manual_seed(SEED + 8))
+    inside, outside = _change(run(noise_=fresh), run(), masks)
+    result["noise"] = {"inside": inside, "outside": outside}
+    return result
+
+
+# --- the table -------------------------------------------------------------------------------
+def score_table(test: list[Path], generator_spec: str, limit: int | None, train_reference: list[Path],
+                inception_weights: str | None, log=print) -> dict:
+    generator = load_generator(generator_spec)
+    res = generator.config.resolution
+    real = held_out(test, res, limit)
+    features = None if inception_weights else load_default_segmenter()
+    result = {"held_out": [str(p) for p in test], "samples": len(real), "resolution": res,
+              "generator": generator_spec, "mask_seed": MASK_SEED, "rows": []}
+    if train_reference:
+        reference = held_out(train_reference, res, len(real))
+        label, value = frechet(reference, real, features, inception_weights)
+        result["floor"] = {"metric": label, "fd": value, "what": f"training renders {train_reference} vs held-out"}
+        log(f"{label} floor (training renders vs held-out renders): {value:.4g}")
+    for kind in ROI_TYPES:
+        masks = roi_masks(kind, len(real), res)
+        for method, completed in (("RoI-GAN", roigan_completions(generator, real, masks)),
+                                  ("Telea", telea_completions(real, masks))):
+            label, value = frechet(completed, real, features, inception_weights)
+            row = {"roi": kind, "method": method, "coverage": float(coverage(masks).mean()),
+                   **region_scores(completed, real, masks), "metric": label, "fd": value}
+            result["rows"].append(row)
+            log(f"{kind:>9} | {method:<7} | L1 {row['l1']:.4f} | PSNR {row['psnr']:.2f} | SSIM {row['ssim']:.3f} | "
+                f"{label} {value:.4g}")
+    result["controllability"] = controllability(generator, real[:min(len(real), 200)])
+    for c in result["controllability"]["codes"]:
+        log(f"code {c['code']}: inside {c['inside_per_unit']:.4f} / unit, outside {c['outside_per_unit']:.4f} / unit "
+            f"(raw), composited outside {c['composited_outside_per_unit']:.4f}")
+    return result
+
+
+def markdown_table(result: dict) -> str:
+    label = result["rows"][0]["metric"]
+    lines = [f"| RoI | method | coverage | L1 in RoI ↓ | PSNR in RoI ↑ | SSIM in RoI ↑ | {label} ↓ |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r['roi']} | {r['method']} | {r['coverage']:.2f} | {r['l1']:.4f} | {r['psnr']:.2f} | "
+              f"{r['ssim']:.3f} | {r['fd']:.4g} |" for r in result["rows"]]
+    if "floor" in result:
+        lines.append(f"| - | training renders (floor) | - | - | - | - | {result['floor']['fd']:.4g} |")
+    control = result["controllability"]
+    lines += ["", f"| control ({control['roi']} RoIs, {control['samples']} renders) | change inside / unit ↑ | "
+              "outside / unit (raw x_g) | outside / unit (composited) |", "| --- | --- | --- | --- |"]
+    lines += [f"| code {c['code']} | {c['inside_per_unit']:.4f} | {c['outside_per_unit']:.4f} | "
+              f"{c['composited_outside_per_unit']:.4f} |" for c in control["codes"]]
+    lines.append(f"| category (mean over pairs) | {control['category']['inside']:.4f} | "
+                 f"{control['category']['outside']:.4f} | 0 |")
+    lines.append(f"| noise z0 (a fresh draw) | {control['noise']['inside']:.4f} | {control['noise']['outside']:.4f} | 0 |")
+    return "\n".join(lines)
+
+
+# --- showcase --------------------------------------------------------------------------------
+def _row(images: list[Image.Image], cell: int, columns: int) -> np.ndarray:
+    cells = [np.asarray(i.convert("RGB").resize((cell, cell), Image.Resampling.BICUBIC)) for i in images]
+    cells += [np.full((cell, cell, 3), 255, np.uint8)] * (columns - len(cells))
+    return np.concatenate(cells, 1)
+
+
+def showcase(test: list[Path], generator_spec: str, out: Path, count: int = 3, cell: int = 128, seed: int = 1) -> Path:
+    """Per held-out render (one per RoI type in turn), at `cell` px as if uploaded at that size:
+    image | mask | masked | Telea | RoI-GAN (sliders at 0); then one row per continuous code swept
+    -1 .. 1 (7 frames); then one row with the categorical code's values (up to 8)."""
+    pipe = RegionEditPipeline(load_generator(generator_spec))
+    real = held_out(test, pipe.resolution, count)
+    columns = max(7, min(8, pipe.num_categories))
+    rows = []
+    for i, x in enumerate(real):
+        kind = ROI_TYPES[i % len(ROI_TYPES)]
+        small = Image.fromarray(((x.permute(1, 2, 0).numpy() + 1) * 127.5).round().astype(np.uint8))
+        image = small.resize((cell, cell), Image.Resampling.BICUBIC)
+        roi = sample_rois(1, pipe.resolution, kind, torch.Generator().manual_seed(MASK_SEED + i))[0, 0].numpy()
+        mask = np.asarray(Image.fromarray((roi * 255).astype(np.uint8)).resize((cell, cell), Image.NEAREST)) > 0
+        masked = np.asarray(image).copy()
+        masked[mask] = 127
+        edit = pipe(image, mask, seed=seed)
+        rows.append(_row([image, Image.fromarray(mask), Image.fromarray(masked), edit.telea, edit.roigan], cell, columns))
+        for k in range(pipe.num_codes):
+            rows.append(_row(pipe.sweep(image, mask, k, seed=seed), cell, columns))
+        rows.append(_row(pipe.category_sweep(image, mask, seed=seed)[:columns], cell, columns))
+        rows.append(np.full((cell // 8, columns * cell, 3), 255, np.uint8))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.concatenate(rows[:-1], 0)).save(out)
+    return out
+
+
+# --- command line ----------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    table = sub.add_parser("table", help="L1/PSNR/SSIM in the RoI and FD-seg/FID per RoI type, RoI-GAN vs Telea; "
+                                         "controllability")
+    table.add_argument("--test", nargs="+", type=Path, required=True, help="held-out render folders")
+    table.add_argument("--generator", required=True, help="PATH (folder or weights name) or RUN@STEP")
+    table.add_argument("--limit", type=int, help="score only the first N held-out renders")
+    table.add_argument("--train-reference", nargs="*", type=Path, default=[],
+                       help="training render folders: their distance to the held-out renders is the floor")
+    table.add_argument("--inception-weights", help="torch-fidelity Inception weights file: FID instead of FD-seg")
+    table.add_argument("--json", type=Path, help="write the results here")
+    show = sub.add_parser("showcase", help="image, mask, Telea, RoI-GAN and one row per control code")
+    show.add_argument("--test", nargs="+", type=Path, required=True)
+    show.add_argument("--generator", required=True)
+    show.add_argument("--count", type=int, default=3, help="held-out renders to show")
+    show.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "table":
+        result = score_table(args.test, args.generator, args.limit, args.train_reference, args.inception_weights)
+        print(markdown_table(result))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=1))
+    else:
+        print(showcase(args.test, args.generator, args.out, args.count))
+
+
+if __name__ == "__main__":
+    main()
