@@ -6,8 +6,8 @@ and a seed (the noise z0). Both results come back at the user's resolution, and 
 pixels change: every pixel outside the mask is bit-identical to the input.
 
 How an image of any size meets the model's fixed resolution R:
-1. the image is letterboxed to a square (side max(H, W)) by replicating its border pixels, the
-   mask padded with "keep";
+1. the image is letterboxed to a centred square (side max(H, W)) by replicating its border
+   pixels -- the training renders have the car in the middle -- and the mask padded with "keep";
 2. image and mask are shrunk to R x R with area averaging; a model pixel belongs to the region
    when any part of it was brushed (so thin strokes are not lost, and the model regenerates a
    little more than was brushed, never less);
@@ -56,15 +56,21 @@ class _Prepared:
     rgb: np.ndarray  # (H, W, 3) uint8, the user's image
     mask: np.ndarray  # (H, W) bool
     side: int  # letterbox side, max(H, W)
+    offset: tuple[int, int]  # (top, left) of the user's image in the letterbox
     image: torch.Tensor  # (1, 3, R, R) in [-1, 1]
     model_mask: torch.Tensor  # (1, 1, R, R) in {0, 1}
 
 
+def _offset(shape: tuple[int, ...], side: int) -> tuple[int, int]:
+    """(top, left) that centres an (H, W) image in a side x side square."""
+    return (side - shape[0]) // 2, (side - shape[1]) // 2
+
+
 def _letterbox(array: np.ndarray, side: int, replicate: bool) -> np.ndarray:
-    """Pad (H, W[, C]) at the bottom and right to side x side: border pixels repeated, or zeros."""
-    h, w = array.shape[:2]
+    """Pad (H, W[, C]) to a centred side x side square: border pixels repeated, or zeros."""
+    (h, w), (top, left) = array.shape[:2], _offset(array.shape, side)
     border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
-    return cv2.copyMakeBorder(array, 0, side - h, 0, side - w, border, value=0)
+    return cv2.copyMakeBorder(array, top, side - h - top, left, side - w - left, border, value=0)
 
 
 def _shrink_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -156,7 +162,8 @@ class RegionEditPipeline:
         square = cv2.resize(_letterbox(rgb, side, True), size, interpolation=cv2.INTER_AREA)
         model_mask = _shrink_mask(_letterbox(mask.astype(np.uint8), side, False).astype(bool), size)
         tensor = torch.from_numpy(square).permute(2, 0, 1)[None].float() / 127.5 - 1.0
-        return _Prepared(rgb, mask, side, tensor, torch.from_numpy(model_mask)[None, None].float())
+        return _Prepared(rgb, mask, side, _offset(mask.shape, side), tensor,
+                         torch.from_numpy(model_mask)[None, None].float())
 
     # --- generation ------------------------------------------------------------------------------
     def latents(self, codes: list[list[float]], categories: list[int], seed: int) -> torch.Tensor:
@@ -173,10 +180,10 @@ class RegionEditPipeline:
         image, mask = prepared.image.expand(n, -1, -1, -1), prepared.model_mask.expand(n, -1, -1, -1)
         fake, _, _ = self.generator(image, mask, z)
         completed = ((complete(fake, image, mask).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        h, w = prepared.mask.shape
+        (h, w), (top, left) = prepared.mask.shape, prepared.offset
         results = []
         for array in completed.permute(0, 2, 3, 1).numpy():
-            big = cv2.resize(array, (prepared.side, prepared.side), interpolation=cv2.INTER_CUBIC)[:h, :w]
+            big = cv2.resize(array, (prepared.side, prepared.side), interpolation=cv2.INTER_CUBIC)[top:top + h, left:left + w]
             results.append(_composite(prepared.rgb, big, prepared.mask))
         return results
 
