@@ -9,6 +9,8 @@ import pytest
 # Seconds-long "train on your car" runs; everything else uses the shipped weights.
 os.environ.setdefault("CARSTUDIO_SINGAN_TRAIN_PRESET", "smoke")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Gradio notices a closed session one heartbeat later (15 s by default): session-end tests wait less
+os.environ.setdefault("GRADIO_HEARTBEAT_INTERVAL", "2")
 
 
 @pytest.fixture(scope="session")
