@@ -27,6 +27,9 @@ and completes x_c = RoI * x_g + (1 - RoI) * x (eq. 3.9). Then (section 3.7):
 - Adam with lr G 3e-4 and D 1e-4 (section 3.8; the thesis's code used 1e-4 / 3e-4 the other way
   round, the text is followed), betas (0.5, 0.999): section 3.8 follows DCGAN's recommendations,
   whose Adam beta1 is 0.5.
+- `--info-in-d true` (off by default: eq. 3.19 has no L_I) also trains D_main with the information
+  loss, as InfoGAN does with the body D and Q share. On tiny models trained on L_I alone, Q
+  recovered the codes far better through a trained D_main than through a frozen one.
 
 Perceptual features (eq. 3.12 uses VGG16): `--vgg-weights FILE` (a torchvision vgg16 state dict;
 none ships and this machine downloads nothing) gives VGG16 relu1_2..relu4_3. Without it the
@@ -114,6 +117,7 @@ class RoIGANTrainOptions:
     lambda_gp: float = 5.0
     lambda_zero: float = 1e-4
     gp_region: str = "outside"  # outside: weight 1 - RoI (eq. 3.10) | inside: weight RoI (the text)
+    info_in_d: bool = False  # also train D_main with lambda_info * (-L_I), as InfoGAN shares D's body (not eq. 3.19)
     vgg_weights: str = ""  # VGG16 state dict file; '' -> the segmenter fallback
     perceptual_segmenter: str = "segmenter-128"  # folder or weights name; '' (and no VGG) -> pixel L1
     # optimisation (section 3.8)
@@ -195,17 +199,21 @@ def gp_weight(masks: torch.Tensor, o: RoIGANTrainOptions) -> torch.Tensor:
 
 
 # --- one iteration ---------------------------------------------------------------------------
-def d_step(accelerator, d, opt_d, batch: Batch, completed: torch.Tensor, o: RoIGANTrainOptions,
+def d_step(accelerator, d, q, opt_d, batch: Batch, completed: torch.Tensor, o: RoIGANTrainOptions,
            rng: torch.Generator) -> dict[str, float]:
-    """Eq. 3.19 with one D pass over (x_c, x_r, interpolates)."""
+    """Eq. 3.19 with one D pass over (x_c, x_r, interpolates); with --info-in-d also the
+    information loss on the detached x_c, so that D_main learns features Q can read the codes
+    from (InfoGAN's shared body; Q's own gradients from it are dropped before G's update)."""
     n, fake = batch.real.shape[0], completed.detach()
     points = interpolates(batch.real, fake, rng)
-    scores, _ = d(torch.cat([fake, batch.real, points]), batch.masks.repeat(3, 1, 1, 1))
+    scores, features = d(torch.cat([fake, batch.real, points]), batch.masks.repeat(3, 1, 1, 1))
     fake_scores, real_scores, point_scores = scores.split(n)
     hinge = d_hinge(real_scores, fake_scores)
     gp = weighted_gradient_penalty(point_scores, points, gp_weight(batch.masks, o)) if o.lambda_gp else hinge * 0
     zero = zero_centering(real_scores)
     loss = hinge + o.lambda_gp * gp + o.lambda_zero * zero
+    if o.info_in_d:
+        loss = loss + o.lambda_info * info_loss(batch.codes, batch.categories, *q(features[-1][:n]))
     opt_d.zero_grad(set_to_none=True)
     accelerator.backward(loss)
     opt_d.step()
@@ -247,7 +255,7 @@ def train_step(accelerator, models, optimizers, perceptual, batch: Batch, o: RoI
     raw_g = accelerator.unwrap_model(g)
     fake, mu, logvar = g(batch.real, batch.masks, raw_g.latent(batch.noise, batch.codes, batch.categories))
     completed = complete(fake, batch.real, batch.masks)
-    logs = d_step(accelerator, d, opt_d, batch, completed, o, rng)
+    logs = d_step(accelerator, d, q, opt_d, batch, completed, o, rng)
     loss, g_logs = g_losses(accelerator.unwrap_model(d), q, batch, fake, completed, mu, logvar, perceptual, o)
     params = [p for p in list(g.parameters()) + list(q.parameters()) if p.requires_grad]
     opt_g.zero_grad(set_to_none=True)
@@ -309,7 +317,8 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         "", "## Training", "```", run.command, "```",
         f"{state.step} steps of batch {o.batch_size} per process; regions {', '.join(o.roi_types)} (one kind per "
         f"sample). D: hinge + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
-        f"zero-centring; G: hinge + {o.lambda_kl} x KL + {o.lambda_info} x InfoGAN + {o.lambda_tv} x TV + "
+        f"zero-centring{' + InfoGAN (D_main trained on it too)' if o.info_in_d else ''}; G: hinge + {o.lambda_kl} x KL + "
+        f"{o.lambda_info} x InfoGAN + {o.lambda_tv} x TV + "
         f"{o.lambda_perceptual} x perceptual ({perceptual_description(o)}) + {o.lambda_fm} x feature matching. "
         f"Adam lr G {o.lr_g} / D {o.lr_d}, betas ({o.beta1}, {o.beta2}); equalized learning rate. "
         f"{state.seconds / 60:.0f} min on this machine (2-core CPU, {run.threads} torch thread(s)).",

@@ -48,6 +48,7 @@ def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, rest
     assert (options["lambda_kl"], options["lambda_info"]) == (0.5, 0.5)
     assert (options["lambda_gp"], options["lambda_zero"]) == (5.0, 1e-4)  # eq. 3.19
     assert options["roi_types"] == ["rectangle", "ellipse", "mixture"] and options["gp_region"] == "outside"
+    assert options["info_in_d"] is False
     history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     assert len(history) == 2 and all(r["kl"] >= 0 and r["gp"] >= 0 and 0 <= r["q_acc"] <= 1 for r in history)
     grid = Image.open(run / "samples" / "step_0000002.png")
@@ -78,9 +79,11 @@ def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, rest
 def test_pixel_l1_fallback_and_options(renders, tmp_path, capsys, restore_torch_threads):
     run = tmp_path / "run"
     main(["--data", str(renders), "--out", str(run), "--perceptual-segmenter", "", "--steps", "1",
-          "--roi-types", "ellipse", "--gp-region", "inside", "--output-norm", "false", *TINY_ARGS])
+          "--roi-types", "ellipse", "--gp-region", "inside", "--output-norm", "false", "--info-in-d", "true",
+          *TINY_ARGS])
     assert "perceptual features 'l1'" in capsys.readouterr().out
     assert RoIGANGenerator.from_pretrained(run / "generator").config.output_norm is False
+    assert json.loads((run / "options.json").read_text())["options"]["info_in_d"] is True
     with pytest.raises(ValueError, match="roi-types"):
         main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--roi-types", "circle", *TINY_ARGS])
     with pytest.raises(ValueError, match="gp-region"):
@@ -95,7 +98,7 @@ def test_two_processes_through_accelerate_launch(renders, tmp_path):
                "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
                "--main_process_port", str(free_port()), "-m", "carstudio.train.roigan", "--data", str(renders),
                "--out", str(run), "--perceptual-segmenter", "", "--steps", "2", "--checkpoint-every", "2",
-               *TINY_ARGS]
+               "--info-in-d", "true", *TINY_ARGS]
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert json.loads((run / "options.json").read_text())["num_processes"] == 2
