@@ -18,12 +18,14 @@ from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
 from carstudio.hub import WEIGHTS_DIR
+from carstudio.pipelines.layout import LAYOUT_WEIGHTS, RENDERER_WEIGHTS
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
 from spaces.singan import shipped_models
 from tests.e2e.conftest import gallery_paths
 
 CAR = next(iter(shipped_models()), None)
 SKETCH_READY = all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS))
+LAYOUT_READY = all((WEIGHTS_DIR / n).is_dir() for n in (LAYOUT_WEIGHTS, RENDERER_WEIGHTS))
 # the generic answers: ours to unexpected exceptions, and Gradio's when its own preprocessing of
 # an upload fails (a developer's message naming component indices and exception types; the
 # events are registered with preprocess=False so that carstudio.inputs decodes uploads instead)
@@ -108,6 +110,7 @@ ENDPOINTS = {
                             lambda c, f: c.predict(CAR, handle_file(f), 2, 1, 0, api_name="/singan_paint_photo")),
     "/sketch_generate": (SKETCH_READY, lambda c, f: c.predict(sketch(f), 1, 0, False, api_name="/sketch_generate")),
     "/sketch_mask": (SKETCH_READY, lambda c, f: c.predict(sketch(f), api_name="/sketch_mask")),
+    "/layout_render": (LAYOUT_READY, lambda c, f: c.predict(editor(f), 0, 1, api_name="/layout_render")),
 }
 
 
@@ -119,6 +122,8 @@ def good_request(client, folder) -> None:
         assert len(gallery_paths(result[2])) == 1
     if CAR is not None:
         assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
+    if LAYOUT_READY:
+        assert len(gallery_paths(client.predict(0, 0.8, False, 1, 4, 0, 1, api_name="/layout_generate")[1])) == 1
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
@@ -154,6 +159,7 @@ EDITOR_ENDPOINTS = {
     "/singan_paint": (CAR is not None, lambda c, v: c.predict(CAR, v, 2, 1, 0, True, api_name="/singan_paint")),
     "/sketch_generate": (SKETCH_READY, lambda c, v: c.predict(v, 1, 0, False, api_name="/sketch_generate")),
     "/sketch_mask": (SKETCH_READY, lambda c, v: c.predict(v, api_name="/sketch_mask")),
+    "/layout_render": (LAYOUT_READY, lambda c, v: c.predict(v, 0, 1, api_name="/layout_render")),
 }
 
 

@@ -76,6 +76,9 @@ def test_no_outbound_network_calls_at_start_up_or_request_time(tmp_path):
             client.predict({"background": None, "layers": [handle_file(str(tmp_path / "layer.png"))],
                             "composite": None}, api_name="/sketch_mask")
             served.append("sketch")
+        if "/layout_generate" in endpoints:
+            client.predict(0, 0.8, False, 1, 4, 0, 1, api_name="/layout_generate")
+            served.append("layout")
         out, _ = server.communicate("done\n", timeout=120)
     finally:
         if server.poll() is None:
