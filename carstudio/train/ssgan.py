@@ -70,7 +70,8 @@ GENERATOR = "generator"
 STYLE_ENCODER = "style_encoder"
 MODELS = ("ssgan", "spade")
 MASK_SOURCES = ("predicted", "gt")
-TITLES = {"ssgan": "SSGAN (seed 004, SPADE layers + Semantic Fusion Module)", "spade": "SPADE/GauGAN baseline"}
+TITLES = {"ssgan": "SSGAN (seed 004, SPADE layers + Semantic Fusion Module)",
+          "spade": "SPADE (GauGAN: the sketch tab's baseline; with its style encoder, the layout tab's renderer)"}
 
 
 @dataclass
@@ -256,7 +257,8 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
         f"{' (TTUR)' if o.ttur else ''}, betas ({o.beta1}, {o.beta2}); "
         f"multiscale discriminator widths {list(o.d_widths)} x {o.d_scales} scales. "
         f"{state.seconds / 60:.0f} min on this machine (2-core CPU, {run.threads} torch thread(s)).",
-        "", "Evaluation (seed 004 Table 1 on held-out cars): see docs/ssgan.md.",
+        "", "Evaluation on held-out cars: docs/ssgan.md (sketch tab, seed 004 Table 1) and docs/layout.md "
+        "(layout tab, seed 003's table).",
     ])
     write_model_card(run.export, body)
     return run.export
