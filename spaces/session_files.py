@@ -22,6 +22,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -97,7 +98,7 @@ class SessionFiles:
             uploads -= {p for other in self._uploads.values() for p in other}
         shutil.rmtree(self.folder(request), ignore_errors=True)
         shared = {str(Path(p).resolve()) for p in self.shared()}
-        uploads = {p for p in uploads if str(p.resolve()) not in shared}
+        uploads = {p for p in uploads if str(p.resolve()) not in shared and not _recently_written(p)}
         for path in uploads:
             # uploads live in a folder named by their content hash; drop the folder once empty
             path.unlink(missing_ok=True)
@@ -113,6 +114,19 @@ class SessionFiles:
 
     def sessions(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir()) if self.root.exists() else []
+
+
+RECENT_UPLOAD_S = 120
+
+
+def _recently_written(path: Path) -> bool:
+    """An identical upload by a new session lands on the same content-addressed path before that
+    session's request records it: a file (re)written in the last two minutes is left to the
+    hourly sweep instead."""
+    try:
+        return time.time() - path.stat().st_ctime < RECENT_UPLOAD_S
+    except OSError:
+        return False
 
 
 def _file_paths(value: Any) -> list[Path]:

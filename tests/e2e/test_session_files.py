@@ -35,7 +35,10 @@ def wait_until(condition, timeout: float = 20.0) -> bool:
     return condition()
 
 
-def test_outputs_and_uploads_are_deleted_when_the_session_ends(app_url, tmp_path):
+def test_outputs_and_uploads_are_deleted_when_the_session_ends(app_url, tmp_path, monkeypatch):
+    from spaces import session_files
+
+    monkeypatch.setattr(session_files, "RECENT_UPLOAD_S", 0)  # no grace period for fresh uploads here
     alice = Client(app_url, verbose=False, download_files=str(tmp_path / "alice"))
     bob = Client(app_url, verbose=False, download_files=str(tmp_path / "bob"))
     shared = draw_outline(tmp_path / "outline.png")  # both send this file: Gradio stores it once

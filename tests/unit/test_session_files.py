@@ -9,7 +9,15 @@ from types import SimpleNamespace
 import numpy as np
 from PIL import Image
 
+import pytest
+
+from spaces import session_files
 from spaces.session_files import SessionFiles
+
+
+@pytest.fixture(autouse=True)
+def no_recent_upload_grace(monkeypatch):
+    monkeypatch.setattr(session_files, "RECENT_UPLOAD_S", 0)
 
 
 def request(session: str) -> SimpleNamespace:
@@ -74,3 +82,12 @@ def test_an_upload_two_sessions_sent_stays_until_both_end(tmp_path):
     assert same.exists()
     files.end(request("bob"))
     assert not same.exists()
+
+
+def test_a_just_rewritten_upload_is_left_to_the_sweep(tmp_path, monkeypatch):
+    monkeypatch.setattr(session_files, "RECENT_UPLOAD_S", 120)
+    files = SessionFiles(tmp_path / "sessions", upload_root=tmp_path)
+    fresh = upload(tmp_path, "e" * 8)  # another session may have just uploaded the same bytes
+    files.note_uploads(request("alice"), {"path": str(fresh)})
+    files.end(request("alice"))
+    assert fresh.exists()
