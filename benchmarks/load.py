@@ -100,6 +100,17 @@ def request_mix(client, inputs: dict[str, Path]) -> list[tuple[str, callable]]:
     return mix
 
 
+def timed_call(endpoint: str, call, arg: int) -> dict:
+    """One request -> its record; an error is recorded, not raised: the report counts them."""
+    start = time.perf_counter()
+    try:
+        call(arg)
+        error = None
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {str(exc)[:120]}"
+    return {"endpoint": endpoint, "seconds": time.perf_counter() - start, "error": error}
+
+
 def run_user(url: str, inputs, count: int, offset: int, records: list, lock: threading.Lock,
              download_dir: str) -> None:
     from gradio_client import Client
@@ -108,14 +119,9 @@ def run_user(url: str, inputs, count: int, offset: int, records: list, lock: thr
     mix = request_mix(client, inputs)
     for i in range(count):
         endpoint, call = mix[(offset + i) % len(mix)]
-        start = time.perf_counter()
-        try:
-            call(offset * 1000 + i)
-            error = None
-        except Exception as exc:  # recorded, not raised: the report counts them
-            error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        record = timed_call(endpoint, call, offset * 1000 + i)
         with lock:
-            records.append({"endpoint": endpoint, "seconds": time.perf_counter() - start, "error": error})
+            records.append(record)
     client.close()  # the session ends: the app deletes its outputs and uploads
 
 
@@ -168,13 +174,7 @@ def soak(url: str, inputs, total: int, pid: int, download_dir: str, warm_up: int
     start = time.perf_counter()
     for i in range(total):
         endpoint, call = mix[i % len(mix)]
-        t0 = time.perf_counter()
-        try:
-            call(i)
-            error = None
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {str(exc)[:120]}"
-        records.append({"endpoint": endpoint, "seconds": time.perf_counter() - t0, "error": error})
+        records.append(timed_call(endpoint, call, i))
         if i + 1 == warm_up:
             rss_after_warm_up = rss_mb(pid)
     result = summarize(records, time.perf_counter() - start)
@@ -208,13 +208,7 @@ def during_training(url: str, inputs, download_dir: str) -> dict:
     records, i = [], 0
     while not job.done():
         endpoint, call = mix[i % len(mix)]
-        t0 = time.perf_counter()
-        try:
-            call(i)
-            error = None
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {str(exc)[:120]}"
-        records.append({"endpoint": endpoint, "seconds": time.perf_counter() - t0, "error": error})
+        records.append(timed_call(endpoint, call, i))
         i += 1
     try:
         job.result()
