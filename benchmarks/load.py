@@ -97,6 +97,15 @@ def request_mix(client, inputs: dict[str, Path]) -> list[tuple[str, callable]]:
         mix.append(("/layout_render", lambda i: client.predict(label_map, i, 4, api_name="/layout_render")))
         mix.append(("/layout_generate",
                     lambda i: client.predict(i, 0.8, i % 2 == 1, i + 1, 4, i, 4, api_name="/layout_generate")))
+    if "/region_edit" in named:
+        from spaces.roigan import EXAMPLES_DIR, shipped_controls
+
+        region = {"background": handle_file(str(EXAMPLES_DIR / "door.png")),
+                  "layers": [handle_file(str(EXAMPLES_DIR / "door_mask.png"))], "composite": None}
+        codes = [0.0] * shipped_controls()[0]
+        mix.append(("/region_edit", lambda i: client.predict(region, i % 2, i, *codes, api_name="/region_edit")))
+        mix.append(("/region_sweep", lambda i: client.predict(region, 1, 0, i, *codes, api_name="/region_sweep")))
+        mix.append(("/region_variants", lambda i: client.predict(region, i, *codes, api_name="/region_variants")))
     return mix
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,14 @@ def raw_call(app_url: str, api_name: str, data: list, timeout: float = 60.0) -> 
                     if event in ("complete", "error"):
                         return event, payload
     return event, payload
+
+
+def raw_upload(app_url: str, path) -> dict:
+    """Upload a file over Gradio's HTTP API -> the FileData a raw call can send for it."""
+    import httpx
+
+    with open(path, "rb") as handle:
+        response = httpx.post(app_url.rstrip("/") + "/gradio_api/upload",
+                              files={"files": (Path(path).name, handle)}, timeout=30)
+    response.raise_for_status()
+    return {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}}

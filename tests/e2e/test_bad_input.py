@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,14 +19,19 @@ from gradio_client.exceptions import AppError
 from PIL import Image, ImageDraw
 
 from carstudio.hub import WEIGHTS_DIR
+from carstudio.inputs import open_image
 from carstudio.pipelines.layout import LAYOUT_WEIGHTS, RENDERER_WEIGHTS
+from carstudio.pipelines.roigan import GENERATOR_WEIGHTS as REGION_WEIGHTS
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
+from spaces.roigan import shipped_controls
 from spaces.singan import shipped_models
 from tests.e2e.conftest import gallery_paths
 
 CAR = next(iter(shipped_models()), None)
 SKETCH_READY = all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS))
 LAYOUT_READY = all((WEIGHTS_DIR / n).is_dir() for n in (LAYOUT_WEIGHTS, RENDERER_WEIGHTS))
+REGION_READY = (WEIGHTS_DIR / REGION_WEIGHTS).is_dir()
+REGION_CODES = [0.0] * shipped_controls()[0] if REGION_READY else []  # one value per control slider
 # the generic answers: ours to unexpected exceptions, and Gradio's when its own preprocessing of
 # an upload fails (a developer's message naming component indices and exception types; the
 # events are registered with preprocess=False so that carstudio.inputs decodes uploads instead)
@@ -104,6 +110,19 @@ def sketch(path: str) -> dict:
     return {"background": None, "layers": [], "composite": handle_file(path)}
 
 
+def region(path: str) -> dict:
+    """The file as the canvas, with a brushed square in its middle (64x64 when it cannot be read)."""
+    try:
+        width, height = open_image(path).size
+    except Exception:
+        width, height = 64, 64
+    layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(layer).rectangle([width // 3, height // 3, 2 * width // 3, 2 * height // 3], fill="white")
+    layer_path = str(Path(path).with_name(Path(path).stem + "-layer.png"))
+    layer.save(layer_path)
+    return {"background": handle_file(path), "layers": [handle_file(layer_path)], "composite": None}
+
+
 ENDPOINTS = {
     "/singan_paint": (CAR is not None, lambda c, f: c.predict(CAR, editor(f), 2, 1, 0, True, api_name="/singan_paint")),
     "/singan_paint_photo": (CAR is not None and (WEIGHTS_DIR / "segmenter-128").is_dir(),
@@ -111,6 +130,7 @@ ENDPOINTS = {
     "/sketch_generate": (SKETCH_READY, lambda c, f: c.predict(sketch(f), 1, 0, False, api_name="/sketch_generate")),
     "/sketch_mask": (SKETCH_READY, lambda c, f: c.predict(sketch(f), api_name="/sketch_mask")),
     "/layout_render": (LAYOUT_READY, lambda c, f: c.predict(editor(f), 0, 1, api_name="/layout_render")),
+    "/region_edit": (REGION_READY, lambda c, f: c.predict(region(str(f)), 0, 0, *REGION_CODES, api_name="/region_edit")),
 }
 
 
@@ -124,6 +144,9 @@ def good_request(client, folder) -> None:
         assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
     if LAYOUT_READY:
         assert len(gallery_paths(client.predict(0, 0.8, False, 1, 4, 0, 1, api_name="/layout_generate")[1])) == 1
+    if REGION_READY:
+        car_drawing().save(folder / "good-car.png")
+        assert client.predict(region(str(folder / "good-car.png")), 0, 0, *REGION_CODES, api_name="/region_edit")
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
@@ -160,6 +183,7 @@ EDITOR_ENDPOINTS = {
     "/sketch_generate": (SKETCH_READY, lambda c, v: c.predict(v, 1, 0, False, api_name="/sketch_generate")),
     "/sketch_mask": (SKETCH_READY, lambda c, v: c.predict(v, api_name="/sketch_mask")),
     "/layout_render": (LAYOUT_READY, lambda c, v: c.predict(v, 0, 1, api_name="/layout_render")),
+    "/region_edit": (REGION_READY, lambda c, v: c.predict(v, 0, 0, *REGION_CODES, api_name="/region_edit")),
 }
 
 

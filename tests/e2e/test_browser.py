@@ -1,5 +1,5 @@
 """A person's path in headless Chromium: open the app, paint on the SinGAN tab or draw on the sketch
-tab, get cars back."""
+tab, edit a layout, brush a region to regenerate; get cars back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from carstudio.hub import WEIGHTS_DIR
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
 from spaces.singan import shipped_models
 from tests.e2e.test_layout_api import layout_url  # noqa: F401  (fixture: the layout tab on tiny models)
+from tests.e2e.test_region_api import region_url  # noqa: F401  (fixture: the region tab on a tiny model)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
@@ -92,3 +93,31 @@ def test_edit_a_layout_and_render_it(page, layout_url):
     assert page.locator(".toast-body.error").count() == 0
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "browser_layout.png"), full_page=True)
+
+
+def test_brush_a_region_and_regenerate_it(page, region_url):
+    """The region tab (alone, on a tiny random RoI-GAN): regenerating with no image gets the clear
+    message in the page; an example car (with its region) plus one more brush stroke gives the
+    RoI-GAN and Telea results."""
+    page.goto(region_url)
+    page.locator("#region-editor").wait_for()
+    page.locator("#region-edit").click()
+    page.locator(".toast-body.error").first.wait_for(timeout=30_000)
+    assert "Upload or choose a car image" in page.locator(".toast-body.error").first.inner_text()
+    page.locator(".toast-body.error").first.locator("..").locator("button").first.click()  # dismiss
+    page.locator("#region-editor + * button, .gallery-item, [data-testid='examples'] button").first.click()
+    page.wait_for_timeout(2000)  # the example's image and mask load into the canvas
+    editor = page.locator("#region-editor")
+    editor.locator('button[aria-label="Brush"]').first.click()
+    box = editor.locator("canvas").first.bounding_box()
+    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + box["width"] * 0.2, y, steps=4)
+    page.mouse.up()
+    page.locator("#region-edit").click()
+    page.wait_for_function("""() => { const img = document.querySelector('#region-roigan img');
+        return img && img.complete && img.naturalWidth > 0; }""", timeout=60_000)
+    assert page.locator(".toast-body.error").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "browser_region.png"), full_page=True)

@@ -79,6 +79,13 @@ def test_no_outbound_network_calls_at_start_up_or_request_time(tmp_path):
         if "/layout_generate" in endpoints:
             client.predict(0, 0.8, False, 1, 4, 0, 1, api_name="/layout_generate")
             served.append("layout")
+        if "/region_edit" in endpoints:
+            from spaces.roigan import EXAMPLES_DIR, shipped_controls
+
+            client.predict({"background": handle_file(str(EXAMPLES_DIR / "door.png")),
+                            "layers": [handle_file(str(EXAMPLES_DIR / "door_mask.png"))], "composite": None},
+                           0, 0, *[0.0] * shipped_controls()[0], api_name="/region_edit")
+            served.append("region")
         out, _ = server.communicate("done\n", timeout=120)
     finally:
         if server.poll() is None:
