@@ -35,6 +35,24 @@ def client(app_url, tmp_path):
     client.close()  # ends the session, so the app deletes its files
 
 
+def serve_tab(demo):
+    """For a module-scoped fixture: one tab run alone (with the app's settings) -> its URL; closed after."""
+    from spaces.common import configure_app
+
+    _, url, _ = configure_app(demo).launch(prevent_thread_lock=True, quiet=True, show_error=True)
+    yield url
+    demo.close()
+
+
+def tab_client(url: str, folder):
+    """For a fixture: a client of `url` downloading into `folder`; closing it ends its session."""
+    from gradio_client import Client
+
+    client = Client(url, verbose=False, download_files=str(folder))
+    yield client
+    client.close()
+
+
 def gallery_paths(result) -> list[str]:
     """gradio_client returns a Gallery as a list of {"image": path, "caption": ...}."""
     return [item["image"] if isinstance(item, dict) else item for item in result]

@@ -24,6 +24,30 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def brush_stroke(page, editor, x: float, y: float, length: float, steps: int = 4) -> None:
+    """Pick the editor's brush and drag a horizontal stroke; x, y, length are fractions of its canvas."""
+    editor.locator('button[aria-label="Brush"]').first.click()
+    box = editor.locator("canvas").first.bounding_box()
+    start_x, start_y = box["x"] + box["width"] * x, box["y"] + box["height"] * y
+    page.mouse.move(start_x, start_y)
+    page.mouse.down()
+    page.mouse.move(start_x + box["width"] * length, start_y, steps=steps)
+    page.mouse.up()
+
+
+def wait_for_images(page, selector: str, count: int) -> None:
+    """Until `count` images under `selector` have arrived and decoded."""
+    page.wait_for_function(f"""() => {{ const imgs = document.querySelectorAll('{selector} img');
+        return imgs.length >= {count} && [...imgs].every(i => i.complete && i.naturalWidth > 0); }}""",
+                           timeout=60_000)
+
+
+def no_error_and_screenshot(page, name: str) -> None:
+    assert page.locator(".toast-body.error").count() == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
 @pytest.fixture(scope="module")
 def page():
     playwright = pytest.importorskip("playwright.sync_api")
@@ -41,20 +65,10 @@ def test_paint_on_the_sketchpad_and_get_cars(page, app_url):
     pad = page.locator("#singan-sketchpad")
     pad.wait_for()
     page.wait_for_timeout(1500)  # the starter painting loads into the canvas
-    pad.locator('button[aria-label="Brush"]').first.click()
-    box = pad.locator("canvas").first.bounding_box()
-    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.5
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + box["width"] * 0.3, y, steps=3)
-    page.mouse.up()
+    brush_stroke(page, pad, 0.3, 0.5, 0.3, steps=3)
     page.locator("#singan-paint").click()
-    images = page.locator("#singan-results img")
-    images.first.wait_for(timeout=60_000)
-    assert images.count() >= 1
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "browser_singan.png"), full_page=True)
-    assert page.locator(".toast-body.error").count() == 0
+    wait_for_images(page, "#singan-results", 1)
+    no_error_and_screenshot(page, "browser_singan.png")
 
 
 @pytest.mark.skipif(not all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS)),
@@ -64,12 +78,8 @@ def test_draw_a_car_outline_and_get_cars(page, app_url):
     page.get_by_role("tab", name="Sketch to car (SSGAN)").click()
     draw_on_sketchpad(page, OUTLINES["sedan"])
     page.locator("#sketch-generate").click()
-    # the default is 4 variations; wait until every image has arrived and decoded
-    page.wait_for_function("""() => { const imgs = document.querySelectorAll('#sketch-results img');
-        return imgs.length >= 4 && [...imgs].every(i => i.complete && i.naturalWidth > 0); }""", timeout=60_000)
-    assert page.locator(".toast-body.error").count() == 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "browser_sketch.png"), full_page=True)
+    wait_for_images(page, "#sketch-results", 4)  # the default is 4 variations
+    no_error_and_screenshot(page, "browser_sketch.png")
 
 
 def test_edit_a_layout_and_render_it(page, layout_url):
@@ -80,19 +90,10 @@ def test_edit_a_layout_and_render_it(page, layout_url):
     editor = page.locator("#layout-editor")
     editor.wait_for()
     page.wait_for_timeout(2000)  # the sampled layout loads into the canvas
-    editor.locator('button[aria-label="Brush"]').first.click()
-    box = editor.locator("canvas").first.bounding_box()
-    x, y = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.15
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + box["width"] * 0.5, y, steps=4)
-    page.mouse.up()
+    brush_stroke(page, editor, 0.2, 0.15, 0.5)
     page.locator("#layout-render").click()
-    page.wait_for_function("""() => { const imgs = document.querySelectorAll('#layout-results img');
-        return imgs.length >= 4 && [...imgs].every(i => i.complete && i.naturalWidth > 0); }""", timeout=60_000)
-    assert page.locator(".toast-body.error").count() == 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "browser_layout.png"), full_page=True)
+    wait_for_images(page, "#layout-results", 4)
+    no_error_and_screenshot(page, "browser_layout.png")
 
 
 def test_brush_a_region_and_regenerate_it(page, region_url):
@@ -105,19 +106,9 @@ def test_brush_a_region_and_regenerate_it(page, region_url):
     page.locator(".toast-body.error").first.wait_for(timeout=30_000)
     assert "Upload or choose a car image" in page.locator(".toast-body.error").first.inner_text()
     page.locator(".toast-body.error").first.locator("..").locator("button").first.click()  # dismiss
-    page.locator("#region-editor + * button, .gallery-item, [data-testid='examples'] button").first.click()
+    page.locator(".gallery-item").first.click()  # the first example: a car with its region
     page.wait_for_timeout(2000)  # the example's image and mask load into the canvas
-    editor = page.locator("#region-editor")
-    editor.locator('button[aria-label="Brush"]').first.click()
-    box = editor.locator("canvas").first.bounding_box()
-    x, y = box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.3
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + box["width"] * 0.2, y, steps=4)
-    page.mouse.up()
+    brush_stroke(page, page.locator("#region-editor"), 0.3, 0.3, 0.2)
     page.locator("#region-edit").click()
-    page.wait_for_function("""() => { const img = document.querySelector('#region-roigan img');
-        return img && img.complete && img.naturalWidth > 0; }""", timeout=60_000)
-    assert page.locator(".toast-body.error").count() == 0
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "browser_region.png"), full_page=True)
+    wait_for_images(page, "#region-roigan", 1)
+    no_error_and_screenshot(page, "browser_region.png")

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
@@ -18,9 +18,8 @@ from carstudio.hub import LazyModel
 from carstudio.models.ssgan import SPADEGenerator, StyleEncoder
 from carstudio.models.stylegan import StyleGANGenerator
 from carstudio.pipelines.layout import LayoutToCarPipeline
-from spaces.common import configure_app
 from spaces.layout import create_demo
-from tests.e2e.conftest import gallery_paths, raw_call
+from tests.e2e.conftest import gallery_paths, raw_call, serve_tab, tab_client
 
 
 def tiny_pipeline() -> LayoutToCarPipeline:
@@ -33,17 +32,12 @@ def tiny_pipeline() -> LayoutToCarPipeline:
 
 @pytest.fixture(scope="module")
 def layout_url():
-    demo = configure_app(create_demo(LazyModel(tiny_pipeline)))
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, show_error=True)
-    yield url
-    demo.close()
+    yield from serve_tab(create_demo(LazyModel(tiny_pipeline)))
 
 
 @pytest.fixture
 def layout_client(layout_url, tmp_path):
-    client = Client(layout_url, verbose=False, download_files=str(tmp_path))
-    yield client
-    client.close()
+    yield from tab_client(layout_url, tmp_path)
 
 
 def car_layout(size: int = 64) -> np.ndarray:

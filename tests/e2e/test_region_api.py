@@ -9,16 +9,15 @@ import math
 import numpy as np
 import pytest
 import torch
-from gradio_client import Client, handle_file
+from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
 from carstudio.hub import LazyModel
 from carstudio.models.roigan import RoIGANGenerator
 from carstudio.pipelines.roigan import RegionEditPipeline
-from spaces.common import configure_app
 from spaces.roigan import EXAMPLES_DIR, create_demo
-from tests.e2e.conftest import gallery_paths, raw_call, raw_upload
+from tests.e2e.conftest import gallery_paths, raw_call, raw_upload, serve_tab, tab_client
 
 NUM_CODES, NUM_CATEGORIES = 3, 4
 
@@ -32,17 +31,12 @@ def tiny_pipeline() -> RegionEditPipeline:
 
 @pytest.fixture(scope="module")
 def region_url():
-    demo = configure_app(create_demo(LazyModel(tiny_pipeline)))
-    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, show_error=True)
-    yield url
-    demo.close()
+    yield from serve_tab(create_demo(LazyModel(tiny_pipeline)))
 
 
 @pytest.fixture
 def region_client(region_url, tmp_path):
-    client = Client(region_url, verbose=False, download_files=str(tmp_path))
-    yield client
-    client.close()
+    yield from tab_client(region_url, tmp_path)
 
 
 def car_and_mask(tmp_path, size=(96, 72), box=(20, 30, 50, 60), mode="RGB"):
