@@ -16,11 +16,7 @@ trainers) and, at the end, encoder/.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
-import shlex
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +27,7 @@ import torch.nn.functional as F
 from carstudio.hub import write_model_card
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
-from carstudio.train.runs import start_run
-from carstudio.train.segmenter import STATE_FILE, option_type, latest_checkpoint, save_checkpoint
+from carstudio.train import runs
 
 ENCODER = "encoder"
 
@@ -61,9 +56,7 @@ class RunConfig:
 
 
 @dataclass
-class TrainState:
-    step: int = 0
-    seconds: float = 0.0
+class TrainState(runs.TrainState):
     last: dict = dataclasses.field(default_factory=dict)
 
 
@@ -121,18 +114,13 @@ def refine_latent(generator, encoder, image: torch.Tensor, steps: int = 50, lr: 
 
 # --- run -------------------------------------------------------------------------------------
 def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
-    accelerator, say = start_run(run, o, log, seedable_sampler=False)
+    accelerator, say = runs.start_run(run, o, log, seedable_sampler=False)
     generator = freeze(SNGANGenerator.from_pretrained(run.generator)).to(accelerator.device)
     torch.manual_seed(o.seed)
     encoder = build_encoder(generator, o).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=o.lr, weight_decay=o.weight_decay)
     encoder, optimizer = accelerator.prepare(encoder, optimizer)
-    state = TrainState()
-    checkpoint = latest_checkpoint(run.out)
-    if checkpoint is not None:
-        accelerator.load_state(str(checkpoint))
-        state = TrainState(**json.loads((checkpoint / STATE_FILE).read_text()))
-        say(f"resumed from {checkpoint} (step {state.step})")
+    state = runs.resume(accelerator, run.out, TrainState(), say)
     encoder.train()
     while state.step < o.steps:
         tick = time.perf_counter()
@@ -143,13 +131,9 @@ def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
         if state.step % o.log_every == 0:
             say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in state.last.items())
                 + f" {state.seconds / 60:.1f} min")
-        if state.step % o.checkpoint_every == 0 or state.step == o.steps:
-            save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
-    if accelerator.is_main_process:
-        accelerator.unwrap_model(encoder).save_pretrained(run.out / ENCODER, safe_serialization=True)
-        if run.export is not None:
-            export(run, o, state, say)
-    accelerator.wait_for_everyone()
+        if runs.due(state.step, o.checkpoint_every, o.steps):
+            runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+    runs.finish_run(accelerator, run, {run.out / ENCODER: encoder}, lambda: export(run, o, state, say))
     return state
 
 
@@ -176,26 +160,19 @@ def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print)
     return run.export
 
 
-
+# --- command line ----------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, EncoderTrainOptions]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = runs.trainer_parser(__doc__)
     parser.add_argument("--generator", type=Path, required=True, help="a saved SNGANGenerator folder (kept frozen)")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    runs.add_out_argument(parser)
     parser.add_argument("--export", type=Path, help="write the encoder and its card here at the end")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    for f in dataclasses.fields(EncoderTrainOptions):
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f))
-    args = parser.parse_args(argv)
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(EncoderTrainOptions)
-                 if getattr(args, f.name) is not None}
-    command = "python -m carstudio.train.encoder " + shlex.join(sys.argv[1:] if argv is None else argv)
-    return (RunConfig(args.generator, args.out, args.export, args.threads, command),
-            dataclasses.replace(EncoderTrainOptions(), **overrides))
+    args, options = runs.parse_trainer_args(parser, argv, EncoderTrainOptions)
+    command = runs.command_line("carstudio.train.encoder", argv)
+    return RunConfig(args.generator, args.out, args.export, args.threads, command), options
 
 
 def main(argv: list[str] | None = None) -> None:
-    run, options = parse_args(argv)
-    train(run, options, log=lambda msg: print(msg, flush=True))
+    train(*parse_args(argv), log=runs.print_now)
 
 
 if __name__ == "__main__":

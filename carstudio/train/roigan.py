@@ -46,11 +46,7 @@ out/{generator,discriminator,q_head}/ and, with --export, G with a model card.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
-import shlex
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,16 +65,9 @@ from carstudio.losses.kl import kl_divergence
 from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
 from carstudio.losses.regularizers import interpolates, total_variation, weighted_gradient_penalty, zero_centering
 from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead, complete
-from carstudio.train.runs import add_option_arguments, options_from_args, start_run
-from carstudio.train.segmenter import (
-    RunConfig,
-    TrainState,
-    data_summary,
-    latest_checkpoint,
-    licence_table,
-    load_checkpoint,
-    save_checkpoint,
-)
+from carstudio.train import runs
+from carstudio.train.runs import RunConfig
+from carstudio.train.segmenter import TrainState, data_summary, licence_table
 from carstudio.train.sngan import load_images, step_generator
 from carstudio.train.ssgan import load_segmenter
 
@@ -87,7 +76,7 @@ GP_REGIONS = ("outside", "inside")
 
 
 @dataclass
-class RoIGANTrainOptions:
+class RoIGANHyperparameters:
     # generator (carstudio.models.roigan.RoIGANGenerator)
     resolution: int = 64
     encoder_widths: tuple[int, ...] = (32, 64, 128, 128)
@@ -127,13 +116,14 @@ class RoIGANTrainOptions:
     beta2: float = 0.999
     steps: int = 6000
     batch_size: int = 16  # per process
-    # bookkeeping
-    sample_every: int = 500
+
+
+@dataclass
+class RoIGANTrainOptions(runs.BookkeepingOptions, RoIGANHyperparameters):
+    """The hyperparameters, then the bookkeeping options (see runs.BookkeepingOptions for the order)."""
+
     sample_count: int = 6
     checkpoint_every: int = 250
-    keep_checkpoints: int = 2
-    log_every: int = 50
-    seed: int = 0
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -346,11 +336,11 @@ def after_step(accelerator, run: RunConfig, o: RoIGANTrainOptions, state: TrainS
                       **{k: round(v, 5) for k, v in losses.items()}}
             with open(run.out / "history.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
-    if accelerator.is_main_process and (state.step % o.sample_every == 0 or state.step == o.steps):
+    if accelerator.is_main_process and runs.due(state.step, o.sample_every, o.steps):
         (run.out / "samples").mkdir(exist_ok=True)
         sample_grid(accelerator.unwrap_model(generator), fixed).save(run.out / "samples" / f"step_{state.step:07d}.png")
-    if state.step % o.checkpoint_every == 0 or state.step == o.steps:
-        save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+    if runs.due(state.step, o.checkpoint_every, o.steps):
+        runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
 
 
 def run_loop(accelerator, run, o, state, models, optimizers, perceptual, loader, fixed, say) -> None:
@@ -378,7 +368,7 @@ def run_loop(accelerator, run, o, state, models, optimizers, perceptual, loader,
 def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
     check_options(o)
-    accelerator, say = start_run(run, o, log)
+    accelerator, say = runs.start_run(run, o, log)
     g, (d, q) = build_generator(o), build_discriminator(o)
     perceptual = build_perceptual(o).to(accelerator.device)
     images = load_images(run.data, o.resolution)
@@ -392,19 +382,11 @@ def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
     g, d, q, opt_g, opt_d, loader = accelerator.prepare(g, d, q, opt_g, opt_d, loader)
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
-    state = TrainState()
-    checkpoint = latest_checkpoint(run.out)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        say(f"resumed from {checkpoint} (step {state.step})")
+    state = runs.resume(accelerator, run.out, TrainState(), say)
     fixed = fixed_batch(images, o, accelerator.unwrap_model(g))
     run_loop(accelerator, run, o, state, (g, d, q), (opt_g, opt_d), perceptual, loader, fixed, say)
-    if accelerator.is_main_process:
-        for name, model in ((GENERATOR, g), (DISCRIMINATOR, d), (Q_HEAD, q)):
-            accelerator.unwrap_model(model).save_pretrained(run.out / name)
-        if run.export is not None:
-            say(f"exported -> {export(run, o, state)}")
-    accelerator.wait_for_everyone()
+    models = {run.out / GENERATOR: g, run.out / DISCRIMINATOR: d, run.out / Q_HEAD: q}
+    runs.finish_run(accelerator, run, models, lambda: say(f"exported -> {export(run, o, state)}"))
     return state
 
 
@@ -414,26 +396,22 @@ TUPLE_OPTIONS = ("encoder_widths", "decoder_widths", "d_widths", "roi_types")
 
 def read_options(run_dir: Path) -> RoIGANTrainOptions:
     """A run folder's options.json as options (lists back to tuples)."""
-    values = json.loads((run_dir / "options.json").read_text())["options"]
-    return RoIGANTrainOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    return runs.read_run(run_dir, RoIGANTrainOptions)[1]
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, RoIGANTrainOptions]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", type=Path, required=True, help="render folders to train on")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser = runs.trainer_parser(__doc__)
+    runs.add_data_argument(parser)
+    runs.add_out_argument(parser)
     parser.add_argument("--export", type=Path, help="write the generator and its card here at the end")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    add_option_arguments(parser, RoIGANTrainOptions, TUPLE_OPTIONS, text_tuples=("roi_types",))
-    args = parser.parse_args(argv)
-    command = "python -m carstudio.train.roigan " + shlex.join(sys.argv[1:] if argv is None else argv)
-    run = RunConfig(args.data, args.out, [], args.export, args.threads, command)
-    return run, options_from_args(args, RoIGANTrainOptions, TUPLE_OPTIONS)
+    args, options = runs.parse_trainer_args(parser, argv, RoIGANTrainOptions, TUPLE_OPTIONS,
+                                            text_tuples=("roi_types",))
+    command = runs.command_line("carstudio.train.roigan", argv)
+    return RunConfig(args.data, args.out, [], args.export, args.threads, command), options
 
 
 def main(argv: list[str] | None = None) -> None:
-    run, options = parse_args(argv)
-    train(run, options, log=lambda msg: print(msg, flush=True))
+    train(*parse_args(argv), log=runs.print_now)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,155 @@
-"""What every dataset trainer does before its first step: threads, the Accelerator, the run
-folder with the options saved next to it, and the same initial weights on every process."""
+"""What the dataset trainers share around their training steps: the bookkeeping options, the
+command line, the run set-up (threads, the Accelerator, the run folder with the options saved
+next to it, the same initial weights on every process), checkpoints and the end of a run."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
+import shlex
+import shutil
+import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 
+CHECKPOINTS = "checkpoints"
+STATE_FILE = "trainer_state.json"  # written last: its presence marks a complete checkpoint
 
+
+@dataclass
+class RunConfig:
+    """Where the segmenter, SSGAN and RoI-GAN trainers read and write; `val_data` (held-out
+    render folders) is the segmenter's, the others leave it empty."""
+
+    data: list[Path]
+    out: Path
+    val_data: list[Path] = field(default_factory=list)
+    export: Path | None = None
+    threads: int = 1
+    command: str = ""
+
+
+@dataclass
+class BookkeepingOptions:
+    """Samples, checkpoints, logs and the seed of a GAN trainer's run. An options class lists it as
+    its first base and its hyperparameters' class as the second: dataclasses take the fields of
+    the last base first, so these stay last in --help and in options.json. A trainer with other
+    defaults redeclares those fields in its class body (a field keeps its place)."""
+
+    sample_every: int = 500
+    sample_count: int = 64
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 2
+    log_every: int = 50
+    seed: int = 0
+
+
+@dataclass
+class TrainState:
+    """What every trainer's checkpoints record (a trainer adds its own fields after these), saved
+    as the checkpoint's state file."""
+
+    step: int = 0
+    seconds: float = 0.0  # training wall time, summed over restarts
+
+
+def due(step: int, every: int, last_step: int) -> bool:
+    """Whether what is done every `every` steps (samples, checkpoints, evaluations) is due after
+    `step`: the last step always is."""
+    return step % every == 0 or step == last_step
+
+
+# --- command line ----------------------------------------------------------------------------
+def trainer_parser(doc: str) -> argparse.ArgumentParser:
+    """A trainer's parser, its module docstring shown as written."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_data_argument(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    kwargs = {"required": True} if required else {"default": []}
+    parser.add_argument("--data", nargs="+", type=Path, help="render folders to train on", **kwargs)
+
+
+def add_out_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+
+
+def parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def option_type(f: dataclasses.Field):
+    """The argparse type of an options dataclass field."""
+    name = f.type if isinstance(f.type, str) else f.type.__name__
+    if name == "bool":
+        return parse_bool
+    return float if name == "float" else int if name.startswith(("int", "tuple")) else str
+
+
+def add_option_arguments(parser: Any, options_class: type, tuple_options: tuple[str, ...] = (),
+                         text_tuples: tuple[str, ...] = ()) -> None:
+    """One `--field-name` argument per field of an options dataclass: tuples take several values
+    (ints, or strings for the fields in `text_tuples`), bools are parsed strictly."""
+    for f in dataclasses.fields(options_class):
+        nargs = "+" if f.name in tuple_options else None
+        kind = str if f.name in text_tuples else option_type(f)
+        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, nargs=nargs)
+
+
+def options_from_args(args: Any, options_class: type, tuple_options: tuple[str, ...] = ()) -> Any:
+    """The defaults of `options_class` with every argument that was given (lists -> tuples)."""
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(options_class)
+                 if getattr(args, f.name) is not None}
+    for name in tuple_options:
+        if name in overrides:
+            overrides[name] = tuple(overrides[name])
+    return dataclasses.replace(options_class(), **overrides)
+
+
+def parse_trainer_args(parser: argparse.ArgumentParser, argv: list[str] | None, options_class: type,
+                       tuple_options: tuple[str, ...] = (), text_tuples: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    """Adds --threads and the options' arguments after the trainer's own, parses `argv`
+    (None: sys.argv) -> (args, options)."""
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
+    add_option_arguments(parser, options_class, tuple_options, text_tuples)
+    args = parser.parse_args(argv)
+    return args, options_from_args(args, options_class, tuple_options)
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command that started the run, for options.json and the model card."""
+    return f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)
+
+
+def print_now(msg: str) -> None:
+    """The trainers' log on the command line: flushed, so that it shows in a redirected log file at once."""
+    print(msg, flush=True)
+
+
+# --- run set-up ------------------------------------------------------------------------------
 def write_options(run: Any, options: Any, num_processes: int) -> None:
     """run.out/options.json: the run's paths and command, the process count and every option."""
     record = {**dataclasses.asdict(run), "num_processes": num_processes, "options": dataclasses.asdict(options)}
     record.pop("out", None)
     (run.out / "options.json").write_text(json.dumps(record, indent=1, default=str))
+
+
+def read_run(run_dir: Path, options_class: type) -> tuple[dict, Any]:
+    """A run folder's options.json -> (the whole record, its options as `options_class`, lists
+    back to tuples)."""
+    record = json.loads((run_dir / "options.json").read_text())
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in record["options"].items()}
+    return record, options_class(**values)
 
 
 def start_run(run: Any, options: Any, log: Callable[[str], None], seedable_sampler: bool = True):
@@ -36,23 +170,54 @@ def start_run(run: Any, options: Any, log: Callable[[str], None], seedable_sampl
     return accelerator, say
 
 
-def add_option_arguments(parser: Any, options_class: type, tuple_options: tuple[str, ...] = (),
-                         text_tuples: tuple[str, ...] = ()) -> None:
-    """One `--field-name` argument per field of an options dataclass: tuples take several values
-    (ints, or strings for the fields in `text_tuples`), bools are parsed strictly."""
-    from carstudio.train.segmenter import option_type  # segmenter imports this module
-
-    for f in dataclasses.fields(options_class):
-        nargs = "+" if f.name in tuple_options else None
-        kind = str if f.name in text_tuples else option_type(f)
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, nargs=nargs)
+# --- checkpoints -----------------------------------------------------------------------------
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    """run_dir's checkpoints/step_NNNNNNN folders that hold a state file, oldest first."""
+    return sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
 
 
-def options_from_args(args: Any, options_class: type, tuple_options: tuple[str, ...] = ()) -> Any:
-    """The defaults of `options_class` with every argument that was given (lists -> tuples)."""
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(options_class)
-                 if getattr(args, f.name) is not None}
-    for name in tuple_options:
-        if name in overrides:
-            overrides[name] = tuple(overrides[name])
-    return dataclasses.replace(options_class(), **overrides)
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    complete = complete_checkpoints(run_dir)
+    return complete[-1] if complete else None
+
+
+def save_checkpoint(accelerator, run_dir: Path, state: TrainState, keep: int) -> None:
+    """accelerator.save_state to checkpoints/step_NNNNNNN, then the train state as its state file;
+    only the last `keep` complete checkpoints are kept."""
+    directory = run_dir / CHECKPOINTS / f"step_{state.step:07d}"
+    accelerator.save_state(str(directory))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        (directory / STATE_FILE).write_text(json.dumps(dataclasses.asdict(state), indent=1))
+        for old in complete_checkpoints(run_dir)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    accelerator.wait_for_everyone()
+
+
+def read_train_state(checkpoint: Path, state_class: type[TrainState]) -> TrainState:
+    return state_class(**json.loads((checkpoint / STATE_FILE).read_text()))
+
+
+def resume(accelerator, run_dir: Path, fresh_state: TrainState, say: Callable[[str], None]) -> TrainState:
+    """The train state of run_dir's latest complete checkpoint, whose saved objects are loaded
+    into the accelerator's; `fresh_state` when there is none yet."""
+    checkpoint = latest_checkpoint(run_dir)
+    if checkpoint is None:
+        return fresh_state
+    accelerator.load_state(str(checkpoint))
+    state = read_train_state(checkpoint, type(fresh_state))
+    say(f"resumed from {checkpoint} (step {state.step})")
+    return state
+
+
+# --- end of a run ----------------------------------------------------------------------------
+def finish_run(accelerator, run: Any, models: dict[Path, torch.nn.Module], export: Callable[[], Any]) -> None:
+    """After the last step, on the main process: every model (unwrapped) saved with
+    save_pretrained to its folder, then `export` called when the run asks for it (`run.export`
+    set); every process waits for that."""
+    if accelerator.is_main_process:
+        for folder, model in models.items():
+            accelerator.unwrap_model(model).save_pretrained(folder, safe_serialization=True)
+        if run.export:
+            export()
+    accelerator.wait_for_everyone()

@@ -26,13 +26,8 @@ damped so rare classes do not dominate) keeps the per-pixel gradients well-behav
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import json
 import math
-import shlex
-import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,11 +43,10 @@ from carstudio.data.parts import NUM_PARTS, PART_NAMES
 from carstudio.data.sketch_augment import hand_drawn
 from carstudio.hub import checksum_lines
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
-from carstudio.train.runs import start_run
 from carstudio.models.segmenter import PartSegmenter
+from carstudio.train import runs
+from carstudio.train.runs import RunConfig
 
-CHECKPOINTS = "checkpoints"
-STATE_FILE = "trainer_state.json"  # written last: its presence marks a complete checkpoint
 BEST = "best"
 
 
@@ -288,11 +282,9 @@ def scores(conf: np.ndarray) -> dict:
     return {"miou": mean_iou(conf), "iou": {name: (None if np.isnan(v) else float(v)) for name, v in zip(PART_NAMES, iou)}}
 
 
-# --- run state and checkpoints ---------------------------------------------------------------
+# --- run state -------------------------------------------------------------------------------
 @dataclass
-class TrainState:
-    step: int = 0
-    seconds: float = 0.0  # training wall time, summed over restarts
+class TrainState(runs.TrainState):
     best_miou: float = -1.0
     best_step: int = 0
     evals_without_gain: int = 0
@@ -300,39 +292,7 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
 
 
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    complete = sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
-    return complete[-1] if complete else None
-
-
-def save_checkpoint(accelerator, run_dir: Path, state: TrainState, keep: int) -> None:
-    directory = run_dir / CHECKPOINTS / f"step_{state.step:07d}"
-    accelerator.save_state(str(directory))
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        (directory / STATE_FILE).write_text(json.dumps(dataclasses.asdict(state), indent=1))
-        complete = sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
-        for old in complete[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
-    accelerator.wait_for_everyone()
-
-
-def load_checkpoint(accelerator, directory: Path) -> TrainState:
-    accelerator.load_state(str(directory))
-    return TrainState(**json.loads((directory / STATE_FILE).read_text()))
-
-
 # --- training --------------------------------------------------------------------------------
-@dataclass
-class RunConfig:
-    data: list[Path]
-    out: Path
-    val_data: list[Path] = field(default_factory=list)
-    export: Path | None = None
-    threads: int = 1
-    command: str = ""
-
-
 INPUT_KINDS = ("images", "sketches")
 
 
@@ -353,7 +313,7 @@ def validation_inputs(val: RenderTensors, o: SegmenterTrainOptions) -> dict[str,
 def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
     model = build_model(o).to(memory_format=torch.channels_last)  # bad configs fail before loading data
-    accelerator, say = start_run(run, o, log)
+    accelerator, say = runs.start_run(run, o, log)
     on_sketches = o.inputs == "sketches"
     data = load_renders(run.data, o.resolution, paints=o.paint_prob > 0 and not on_sketches,
                         sketches=o.sketch_prob > 0 or on_sketches)
@@ -373,11 +333,7 @@ def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
     if steps_per_epoch == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
-    state = TrainState()
-    checkpoint = latest_checkpoint(run.out)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        say(f"resumed from {checkpoint} (step {state.step})")
+    state = runs.resume(accelerator, run.out, TrainState(), say)
 
     augment = Augment(o)
     model.train()
@@ -410,21 +366,18 @@ def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
                 say(f"step {state.step}/{o.steps} loss {loss.item():.4f} ce {parts_of_loss['ce']:.4f} "
                     f"dice {parts_of_loss['dice']:.4f} lr {learning_rate(state.step - 1, o):.2e} "
                     f"{state.seconds / 60:.1f} min")
-            if val is not None and (state.step % o.eval_every == 0 or state.step == o.steps):
+            if val is not None and runs.due(state.step, o.eval_every, o.steps):
                 validate(accelerator, model, val, run.out, state, o, say)
                 tick = time.perf_counter()
-            if state.step % o.checkpoint_every == 0 or state.step == o.steps or state.stopped_early:
-                save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+            if runs.due(state.step, o.checkpoint_every, o.steps) or state.stopped_early:
+                runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
                 tick = time.perf_counter()
             if state.step >= o.steps or state.stopped_early:
                 break
 
-    if accelerator.is_main_process:
-        if not (run.out / BEST).is_dir():  # no validation data: the last weights are the result
-            accelerator.unwrap_model(model).save_pretrained(run.out / BEST)
-        if run.export is not None:
-            export(run, o, state, val, say)
-    accelerator.wait_for_everyone()
+    # without validation data (no best/ yet) the last weights are the result
+    models = {} if (run.out / BEST).is_dir() else {run.out / BEST: model}
+    runs.finish_run(accelerator, run, models, lambda: export(run, o, state, val, say))
     return state
 
 
@@ -572,47 +525,19 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
 
 
 # --- command line ----------------------------------------------------------------------------
-
-def parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def option_type(f: dataclasses.Field):
-    """The argparse type of an options dataclass field."""
-    name = f.type if isinstance(f.type, str) else f.type.__name__
-    if name == "bool":
-        return parse_bool
-    return float if name == "float" else int if name.startswith(("int", "tuple")) else str
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SegmenterTrainOptions]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", type=Path, required=True, help="render folders to train on")
+    parser = runs.trainer_parser(__doc__)
+    runs.add_data_argument(parser)
     parser.add_argument("--val-data", nargs="+", type=Path, default=[], help="held-out render folders (mIoU)")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    runs.add_out_argument(parser)
     parser.add_argument("--export", type=Path, help="write the best model and its card here at the end")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    for f in dataclasses.fields(SegmenterTrainOptions):
-        nargs = "+" if f.name == "widths" else None
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f), nargs=nargs)
-    args = parser.parse_args(argv)
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SegmenterTrainOptions)
-                 if getattr(args, f.name) is not None}
-    if "widths" in overrides:
-        overrides["widths"] = tuple(overrides["widths"])
-    command = "python -m carstudio.train.segmenter " + shlex.join(sys.argv[1:] if argv is None else argv)
-    run = RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command)
-    return run, dataclasses.replace(SegmenterTrainOptions(), **overrides)
+    args, options = runs.parse_trainer_args(parser, argv, SegmenterTrainOptions, tuple_options=("widths",))
+    command = runs.command_line("carstudio.train.segmenter", argv)
+    return RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command), options
 
 
 def main(argv: list[str] | None = None) -> None:
-    run, options = parse_args(argv)
-    train(run, options, log=lambda msg: print(msg, flush=True))
+    train(*parse_args(argv), log=runs.print_now)
 
 
 if __name__ == "__main__":

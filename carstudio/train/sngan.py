@@ -17,13 +17,9 @@ folder that --init-from reads. --export writes the EMA generator with a model ca
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import math
-import shlex
-import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,15 +33,15 @@ from carstudio.hub import write_model_card
 from carstudio.imaging import tensor_to_pil
 from carstudio.losses.adversarial import LeCamEMA, d_hinge, g_hinge, lecam_reg
 from carstudio.models.sngan import SNGANDiscriminator, SNGANGenerator, freeze_lowest_blocks
-from carstudio.train.runs import start_run
-from carstudio.train.segmenter import STATE_FILE, option_type, _to_uint8, latest_checkpoint, save_checkpoint
+from carstudio.train import runs
+from carstudio.train.segmenter import _to_uint8
 
 MODELS = "models"
 SAMPLES = "samples"
 
 
 @dataclass
-class SNGANTrainOptions:
+class SNGANHyperparameters:
     # model
     resolution: int = 64
     z_dim: int = 128
@@ -66,13 +62,11 @@ class SNGANTrainOptions:
     ema_start: int = 1000  # EMA of G: a plain copy before this step
     ema_decay: float = 0.99
     freeze_d: int = 0  # FreezeD: lowest D blocks kept frozen (with --init-from)
-    # bookkeeping
-    sample_every: int = 500
-    sample_count: int = 64
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 50
-    seed: int = 0
+
+
+@dataclass
+class SNGANTrainOptions(runs.BookkeepingOptions, SNGANHyperparameters):
+    """The hyperparameters, then the bookkeeping options (see runs.BookkeepingOptions for the order)."""
 
 
 @dataclass
@@ -86,9 +80,7 @@ class RunConfig:
 
 
 @dataclass
-class TrainState:
-    step: int = 0
-    seconds: float = 0.0  # training wall time, summed over restarts
+class TrainState(runs.TrainState):
     images_seen: int = 0  # real images through D, all processes
     lecam: dict = field(default_factory=lambda: {"decay": 0.99, "real": 0.0, "fake": 0.0})
     last: dict = field(default_factory=dict)  # the latest logged losses and scores
@@ -200,18 +192,6 @@ def save_sample_grid(generator: SNGANGenerator, z: torch.Tensor, path: Path) -> 
     return path
 
 
-def load_checkpoint(accelerator, directory: Path) -> TrainState:
-    accelerator.load_state(str(directory))
-    return TrainState(**json.loads((directory / STATE_FILE).read_text()))
-
-
-def save_models(run_dir: Path, g: SNGANGenerator, d: SNGANDiscriminator, ema: SNGANGenerator) -> Path:
-    folder = run_dir / MODELS
-    for name, model in (("generator", g), ("discriminator", d), ("generator_ema", ema)):
-        model.save_pretrained(folder / name, safe_serialization=True)
-    return folder
-
-
 def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -> Path:
     """The EMA generator (safetensors) with a model card, ready for `load_pretrained`."""
     ema = SNGANGenerator.from_pretrained(run.out / MODELS / "generator_ema")
@@ -244,21 +224,24 @@ def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -
 
 
 # --- training loop ---------------------------------------------------------------------------
-def after_step(accelerator, run: RunConfig, o: SNGANTrainOptions, state: TrainState, ema, z_fixed, say) -> None:
+def after_step(accelerator, run, o, state, ema, z_fixed, say,
+               save_grid: Callable[[torch.nn.Module, torch.Tensor, Path], Path] = save_sample_grid) -> None:
+    """Logging, sample grids of the EMA generator on fixed codes (`save_grid`) and checkpoints;
+    StyleGAN's trainer uses it too, whose run, options and train state have the same fields."""
     if state.step % o.log_every == 0:
         rate = state.images_seen / max(state.seconds, 1e-9)
         say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in state.last.items())
             + f" {rate:.1f} img/s {state.seconds / 60:.1f} min")
-    if accelerator.is_main_process and (state.step % o.sample_every == 0 or state.step == o.steps):
-        save_sample_grid(ema, z_fixed, run.out / SAMPLES / f"step_{state.step:07d}.png")
-    if state.step % o.checkpoint_every == 0 or state.step == o.steps:
-        save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+    if accelerator.is_main_process and runs.due(state.step, o.sample_every, o.steps):
+        save_grid(ema, z_fixed, run.out / SAMPLES / f"step_{state.step:07d}.png")
+    if runs.due(state.step, o.checkpoint_every, o.steps):
+        runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
 
 
 def train(run: RunConfig, o: SNGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export the EMA generator at the end when run.export is set."""
     parse_policy(o.policy)
-    accelerator, say = start_run(run, o, log)
+    accelerator, say = runs.start_run(run, o, log)
     g, d, ema = build_models(o, run.init_from)
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     images = load_images(run.data, o.resolution)
@@ -272,18 +255,13 @@ def train(run: RunConfig, o: SNGANTrainOptions, log=print) -> TrainState:
     if len(loader) == 0:
         raise ValueError(f"fewer images per process than one batch ({o.batch_size})")
 
-    state = TrainState(lecam={"decay": o.lecam_decay, "real": 0.0, "fake": 0.0})
-    checkpoint = latest_checkpoint(run.out)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        say(f"resumed from {checkpoint} (step {state.step})")
+    fresh = TrainState(lecam={"decay": o.lecam_decay, "real": 0.0, "fake": 0.0})
+    state = runs.resume(accelerator, run.out, fresh, say)
     run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say)
 
-    if accelerator.is_main_process:
-        save_models(run.out, accelerator.unwrap_model(g), accelerator.unwrap_model(d), ema)
-        if run.export is not None:
-            export(run, o, state, say)
-    accelerator.wait_for_everyone()
+    models = {run.out / MODELS / "generator": g, run.out / MODELS / "discriminator": d,
+              run.out / MODELS / "generator_ema": ema}
+    runs.finish_run(accelerator, run, models, lambda: export(run, o, state, say))
     return state
 
 
@@ -319,33 +297,24 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
 
 
 # --- command line ----------------------------------------------------------------------------
+TUPLE_OPTIONS = ("g_widths", "d_widths")
+
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SNGANTrainOptions]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", type=Path, required=True, help="render folders to train on")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser = runs.trainer_parser(__doc__)
+    runs.add_data_argument(parser)
+    runs.add_out_argument(parser)
     parser.add_argument("--init-from", type=Path, help="a finished run folder to fine-tune (its models/)")
     parser.add_argument("--export", type=Path, help="write the EMA generator and its card here at the end")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    for f in dataclasses.fields(SNGANTrainOptions):
-        nargs = "+" if f.name.endswith("widths") else None
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f), nargs=nargs)
-    args = parser.parse_args(argv)
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SNGANTrainOptions)
-                 if getattr(args, f.name) is not None}
-    for name in ("g_widths", "d_widths"):
-        if name in overrides:
-            overrides[name] = tuple(overrides[name])
-    options = dataclasses.replace(SNGANTrainOptions(), **overrides)
+    args, options = runs.parse_trainer_args(parser, argv, SNGANTrainOptions, TUPLE_OPTIONS)
     if options.freeze_d and args.init_from is None:
         parser.error("--freeze-d needs --init-from (FreezeD fine-tunes a trained discriminator)")
-    command = "python -m carstudio.train.sngan " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = runs.command_line("carstudio.train.sngan", argv)
     return RunConfig(args.data, args.out, args.init_from, args.export, args.threads, command), options
 
 
 def main(argv: list[str] | None = None) -> None:
-    run, options = parse_args(argv)
-    train(run, options, log=lambda msg: print(msg, flush=True))
+    train(*parse_args(argv), log=runs.print_now)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,8 @@ to out/generator and, with --export, to that folder with a model card.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
-import shlex
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,19 +49,10 @@ from carstudio.models.ssgan import (
     one_hot_masks,
     reparameterize,
 )
-from carstudio.train.runs import start_run
 from carstudio.data.cars import FAL, GPL
-from carstudio.train.segmenter import (
-    RunConfig,
-    TrainState,
-    data_summary,
-    licence_table,
-    option_type,
-    latest_checkpoint,
-    load_checkpoint,
-    load_renders,
-    save_checkpoint,
-)
+from carstudio.train import runs
+from carstudio.train.runs import RunConfig
+from carstudio.train.segmenter import TrainState, data_summary, licence_table, load_renders
 
 GENERATOR = "generator"
 STYLE_ENCODER = "style_encoder"
@@ -75,7 +63,7 @@ TITLES = {"ssgan": "SSGAN (seed 004, SPADE layers + Semantic Fusion Module)",
 
 
 @dataclass
-class SSGANTrainOptions:
+class SSGANHyperparameters:
     model: str = "ssgan"  # ssgan | spade (the GauGAN baseline)
     # generator / discriminator
     resolution: int = 64
@@ -104,13 +92,13 @@ class SSGANTrainOptions:
     lambda_kl: float = 0.05
     steps: int = 20000
     batch_size: int = 8  # per process
-    # bookkeeping
-    sample_every: int = 500
+
+
+@dataclass
+class SSGANTrainOptions(runs.BookkeepingOptions, SSGANHyperparameters):
+    """The hyperparameters, then the bookkeeping options (see runs.BookkeepingOptions for the order)."""
+
     sample_count: int = 4
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 50
-    seed: int = 0
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -268,7 +256,7 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
 def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export at the end when run.export is set."""
     check_options(o)
-    accelerator, say = start_run(run, o, log)
+    accelerator, say = runs.start_run(run, o, log)
     generator, discriminator, encoder = build_generator(o), build_discriminator(o), build_style_encoder(o)
     perceptual = build_perceptual(o)
     segmenter = load_segmenter(o.sketch_segmenter) if o.mask_source == "predicted" else None
@@ -286,11 +274,7 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
-    state = TrainState()
-    checkpoint = latest_checkpoint(run.out)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        say(f"resumed from {checkpoint} (step {state.step})")
+    state = runs.resume(accelerator, run.out, TrainState(), say)
     fixed = prepare_batch([data.images[: o.sample_count], data.parts[: o.sample_count],
                            data.sketches[: o.sample_count]], dataclasses.replace(o, flip_prob=0.0, hand_drawn_prob=0.0),
                           segmenter, torch.Generator().manual_seed(o.seed))
@@ -315,13 +299,10 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
             if state.step >= o.steps:
                 break
 
-    if accelerator.is_main_process:
-        accelerator.unwrap_model(generator).save_pretrained(run.out / GENERATOR)
-        if encoder is not None:
-            accelerator.unwrap_model(encoder).save_pretrained(run.out / STYLE_ENCODER)
-        if run.export is not None:
-            say(f"exported -> {export(run, o, state)}")
-    accelerator.wait_for_everyone()
+    models = {run.out / GENERATOR: generator}
+    if encoder is not None:
+        models[run.out / STYLE_ENCODER] = encoder
+    runs.finish_run(accelerator, run, models, lambda: say(f"exported -> {export(run, o, state)}"))
     return state
 
 
@@ -361,13 +342,13 @@ def after_step(accelerator, run: RunConfig, o: SSGANTrainOptions, state: TrainSt
         if accelerator.is_main_process:
             with open(run.out / "history.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
-    if accelerator.is_main_process and (state.step % o.sample_every == 0 or state.step == o.steps):
+    if accelerator.is_main_process and runs.due(state.step, o.sample_every, o.steps):
         (run.out / "samples").mkdir(exist_ok=True)
         real, masks, sketches = fixed
         grid = sample_grid(accelerator.unwrap_model(generator), sketches, masks, real, o.seed)
         grid.save(run.out / "samples" / f"step_{state.step:07d}.png")
-    if state.step % o.checkpoint_every == 0 or state.step == o.steps:
-        save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
+    if runs.due(state.step, o.checkpoint_every, o.steps):
+        runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -375,28 +356,17 @@ TUPLE_OPTIONS = ("widths", "d_widths", "encoder_widths")
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SSGANTrainOptions]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", type=Path, required=True, help="render folders to train on")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser = runs.trainer_parser(__doc__)
+    runs.add_data_argument(parser)
+    runs.add_out_argument(parser)
     parser.add_argument("--export", type=Path, help="write the generator and its card here at the end")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    for f in dataclasses.fields(SSGANTrainOptions):
-        nargs = "+" if f.name in TUPLE_OPTIONS else None
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f), nargs=nargs)
-    args = parser.parse_args(argv)
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(SSGANTrainOptions)
-                 if getattr(args, f.name) is not None}
-    for name in TUPLE_OPTIONS:
-        if name in overrides:
-            overrides[name] = tuple(overrides[name])
-    command = "python -m carstudio.train.ssgan " + shlex.join(sys.argv[1:] if argv is None else argv)
-    run = RunConfig(args.data, args.out, [], args.export, args.threads, command)
-    return run, dataclasses.replace(SSGANTrainOptions(), **overrides)
+    args, options = runs.parse_trainer_args(parser, argv, SSGANTrainOptions, TUPLE_OPTIONS)
+    command = runs.command_line("carstudio.train.ssgan", argv)
+    return RunConfig(args.data, args.out, [], args.export, args.threads, command), options
 
 
 def main(argv: list[str] | None = None) -> None:
-    run, options = parse_args(argv)
-    train(run, options, log=lambda msg: print(msg, flush=True))
+    train(*parse_args(argv), log=runs.print_now)
 
 
 if __name__ == "__main__":

@@ -39,12 +39,7 @@ save_pretrained and a model card.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import json
 import math
-import shlex
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,26 +56,18 @@ from carstudio.imaging import tensor_to_pil
 from carstudio.losses.adversarial import d_logistic, g_nonsaturating, r1_penalty
 from carstudio.models.ssgan import one_hot_masks
 from carstudio.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
-from carstudio.train.runs import start_run
-from carstudio.train.segmenter import (
-    STATE_FILE,
-    data_summary,
-    latest_checkpoint,
-    licence_table,
-    option_type,
-    save_checkpoint,
-)
-from carstudio.train.sngan import ema_update, fixed_latents, load_images, step_generator
+from carstudio.train import runs
+from carstudio.train.segmenter import data_summary, licence_table
+from carstudio.train.sngan import after_step, ema_update, fixed_latents, load_images, step_generator
 
 GENERATOR = "generator"
-SAMPLES = "samples"
 EMA_STATE = "custom_checkpoint_0.pkl"  # accelerator.save_state's file of the first registered object: the EMA G
 TARGETS = ("parts", "image")
 FAKE_LAYOUTS = ("straight_through", "softmax")
 
 
 @dataclass
-class StyleGANTrainOptions:
+class StyleGANHyperparameters:
     target: str = "parts"  # parts (layout GAN, NUM_PARTS logits) | image (one-stage RGB baseline)
     # model (widths: one per resolution from 4x4 up)
     resolution: int = 64
@@ -103,13 +90,11 @@ class StyleGANTrainOptions:
     ema_kimg: float = 5.0  # EMA half-life in thousands of images (StyleGAN2-ADA: batch * 10 / 32)
     ema_rampup: float = 0.05  # half-life at most this share of the images seen so far; 0: off
     flip_prob: float = 0.5
-    # bookkeeping
-    sample_every: int = 500
-    sample_count: int = 64
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 50
-    seed: int = 0
+
+
+@dataclass
+class StyleGANTrainOptions(runs.BookkeepingOptions, StyleGANHyperparameters):
+    """The hyperparameters, then the bookkeeping options (see runs.BookkeepingOptions for the order)."""
 
 
 @dataclass
@@ -122,9 +107,7 @@ class RunConfig:
 
 
 @dataclass
-class TrainState:
-    step: int = 0
-    seconds: float = 0.0  # training wall time, summed over restarts
+class TrainState(runs.TrainState):
     images_seen: int = 0  # real images through D, all processes
     last: dict = field(default_factory=dict)  # the latest logged losses and scores
 
@@ -295,26 +278,14 @@ def save_sample_grid(generator: StyleGANGenerator, z: torch.Tensor, path: Path) 
     return path
 
 
-def load_checkpoint(accelerator, directory: Path) -> TrainState:
-    accelerator.load_state(str(directory))
-    return TrainState(**json.loads((directory / STATE_FILE).read_text()))
-
-
-def read_run(run_dir: Path) -> tuple[dict, StyleGANTrainOptions]:
-    """A run folder's options.json: the record and the options (lists back to tuples)."""
-    record = json.loads((run_dir / "options.json").read_text())
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in record["options"].items()}
-    return record, StyleGANTrainOptions(**values)
-
-
 def export(run_dir: Path, say=print) -> Path:
     """The EMA generator of the latest complete checkpoint -> run_dir/generator/ (safetensors)
     with a model card; safe to call while the run is still training."""
-    checkpoint = latest_checkpoint(run_dir)
+    checkpoint = runs.latest_checkpoint(run_dir)
     if checkpoint is None:
         raise FileNotFoundError(f"no complete checkpoint under {run_dir / 'checkpoints'}")
-    record, o = read_run(run_dir)
-    state = TrainState(**json.loads((checkpoint / STATE_FILE).read_text()))
+    record, o = runs.read_run(run_dir, StyleGANTrainOptions)
+    state = runs.read_train_state(checkpoint, TrainState)
     generator = build_generator(o)
     generator.load_state_dict(torch.load(checkpoint / EMA_STATE, map_location="cpu", weights_only=True))
     target = run_dir / GENERATOR
@@ -349,21 +320,10 @@ def model_card(record: dict, o: StyleGANTrainOptions, state: TrainState, g: Styl
 
 
 # --- training loop ---------------------------------------------------------------------------
-def after_step(accelerator, run: RunConfig, o: StyleGANTrainOptions, state: TrainState, ema, z_fixed, say) -> None:
-    if state.step % o.log_every == 0:
-        rate = state.images_seen / max(state.seconds, 1e-9)
-        say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in state.last.items())
-            + f" {rate:.1f} img/s {state.seconds / 60:.1f} min")
-    if accelerator.is_main_process and (state.step % o.sample_every == 0 or state.step == o.steps):
-        save_sample_grid(ema, z_fixed, run.out / SAMPLES / f"step_{state.step:07d}.png")
-    if state.step % o.checkpoint_every == 0 or state.step == o.steps:
-        save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
-
-
 def train(run: RunConfig, o: StyleGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; with run.export, export the EMA generator at the end."""
     check_options(o)
-    accelerator, say = start_run(run, o, log)
+    accelerator, say = runs.start_run(run, o, log)
     g, d, ema = build_models(o)
     g, d = g.to(memory_format=torch.channels_last), d.to(memory_format=torch.channels_last)
     data = load_training_data(run.data, o)
@@ -378,16 +338,11 @@ def train(run: RunConfig, o: StyleGANTrainOptions, log=print) -> TrainState:
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
-    state = TrainState()
-    checkpoint = latest_checkpoint(run.out)
-    if checkpoint is not None:
-        state = load_checkpoint(accelerator, checkpoint)
-        say(f"resumed from {checkpoint} (step {state.step})")
+    state = runs.resume(accelerator, run.out, TrainState(), say)
     run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say)
     accelerator.wait_for_everyone()
-    if run.export and accelerator.is_main_process:
-        export(run.out, say)
-    accelerator.wait_for_everyone()
+    # the models are exported from the last checkpoint (its EMA generator), not saved here
+    runs.finish_run(accelerator, run, {}, lambda: export(run.out, say))
     return state
 
 
@@ -411,45 +366,37 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
             state.step += 1
             now = time.perf_counter()
             state.seconds += now - tick
-            after_step(accelerator, run, o, state, ema, z_fixed, say)
+            after_step(accelerator, run, o, state, ema, z_fixed, say, save_grid=save_sample_grid)
             tick = time.perf_counter()
             if state.step >= o.steps:
                 break
 
 
 # --- command line ----------------------------------------------------------------------------
+TUPLE_OPTIONS = ("widths", "d_widths")
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, StyleGANTrainOptions, bool]:
     """-> (run, options, export_only)."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", nargs="+", type=Path, default=[], help="render folders to train on")
-    parser.add_argument("--out", type=Path, required=True, help="run folder (resumes when it has checkpoints)")
+    parser = runs.trainer_parser(__doc__)
+    runs.add_data_argument(parser, required=False)
+    runs.add_out_argument(parser)
     parser.add_argument("--export", action="store_true", help="write the EMA generator to OUT/generator at the end")
     parser.add_argument("--export-only", action="store_true",
                         help="export the latest checkpoint's EMA generator to OUT/generator now and stop")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads per process (0: torch's default)")
-    for f in dataclasses.fields(StyleGANTrainOptions):
-        nargs = "+" if f.name.endswith("widths") else None
-        parser.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=option_type(f), nargs=nargs)
-    args = parser.parse_args(argv)
+    args, options = runs.parse_trainer_args(parser, argv, StyleGANTrainOptions, TUPLE_OPTIONS)
     if not args.data and not args.export_only:
         parser.error("--data is required (except with --export-only)")
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(StyleGANTrainOptions)
-                 if getattr(args, f.name) is not None}
-    for name in ("widths", "d_widths"):
-        if name in overrides:
-            overrides[name] = tuple(overrides[name])
-    options = dataclasses.replace(StyleGANTrainOptions(), **overrides)
-    command = "python -m carstudio.train.stylegan " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = runs.command_line("carstudio.train.stylegan", argv)
     return RunConfig(args.data, args.out, args.export, args.threads, command), options, args.export_only
 
 
 def main(argv: list[str] | None = None) -> None:
     run, options, export_only = parse_args(argv)
-    log = lambda msg: print(msg, flush=True)  # noqa: E731
     if export_only:
-        export(run.out, log)
+        export(run.out, runs.print_now)
     else:
-        train(run, options, log=log)
+        train(run, options, log=runs.print_now)
 
 
 if __name__ == "__main__":

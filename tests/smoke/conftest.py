@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.smoke.test_train_segmenter import write_render_folder
+pytest.register_assert_rewrite("tests.smoke.helpers")  # before its import, so that its asserts show the values
+
+from tests.smoke.helpers import write_render_folder  # noqa: E402
 
 
 @pytest.fixture(scope="module")

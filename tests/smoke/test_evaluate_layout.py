@@ -13,7 +13,7 @@ from carstudio.evaluate.layout import colourised, main
 from carstudio.hub import WEIGHTS_DIR
 from carstudio.models.ssgan import SPADEGenerator, StyleEncoder
 from carstudio.models.stylegan import StyleGANGenerator
-from tests.smoke.test_train_segmenter import SIZE
+from tests.smoke.helpers import SIZE
 
 pytestmark = pytest.mark.skipif(not (WEIGHTS_DIR / "segmenter-128").is_dir(), reason="needs weights/segmenter-128")
 

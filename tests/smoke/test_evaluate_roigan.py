@@ -13,7 +13,7 @@ from PIL import Image
 from carstudio.evaluate.roigan import main, masked_psnr, masked_ssim, telea_completions
 from carstudio.hub import WEIGHTS_DIR
 from carstudio.models.roigan import RoIGANGenerator
-from tests.smoke.test_train_segmenter import SIZE
+from tests.smoke.helpers import SIZE
 
 needs_segmenter = pytest.mark.skipif(not (WEIGHTS_DIR / "segmenter-128").is_dir(), reason="needs weights/segmenter-128")
 

@@ -3,21 +3,22 @@ features), resumed, exported with a model card, and with two data-parallel proce
 `accelerate launch` (CPU, gloo)."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 
 from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.train.roigan import main
-from tests.smoke.test_train_segmenter import SIZE, free_port
+from tests.smoke.helpers import (
+    SIZE,
+    assert_same_step_2_weights,
+    assert_two_process_checkpoint,
+    launch_two_processes,
+    resume_without_last_checkpoint,
+)
 
 TINY_ARGS = ["--resolution", str(SIZE), "--encoder-widths", "8", "8", "8", "--decoder-widths", "8", "8", "8",
              "--noise-dim", "4", "--num-codes", "2", "--num-categories", "3", "--style-channels", "4",
@@ -61,17 +62,9 @@ def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, rest
     assert RoIGANQHead.from_pretrained(run / "q_head").config.num_categories == 3
 
     resumed = tmp_path / "resumed"
-    shutil.copytree(run, resumed)
-    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
-    again_args = [a if a != str(run) else str(resumed) for a in args]
-    main(again_args)
-    assert "resumed from" in capsys.readouterr().out
-    for name in ("model.safetensors", "model_1.safetensors", "model_2.safetensors"):  # G, D, Q
-        first = load_file(run / "checkpoints" / "step_0000002" / name)
-        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
-        assert first.keys() == again.keys()
-        for key in first:
-            torch.testing.assert_close(again[key], first[key], msg=f"{name} {key}")
+    again_args = resume_without_last_checkpoint(main, args, run, resumed, capsys)
+    g_d_q = ("model.safetensors", "model_1.safetensors", "model_2.safetensors")
+    assert_same_step_2_weights(run, resumed, g_d_q)
     main(again_args)
     assert "step 3" not in capsys.readouterr().out
 
@@ -92,16 +85,8 @@ def test_pixel_l1_fallback_and_options(renders, tmp_path, capsys, restore_torch_
 
 def test_two_processes_through_accelerate_launch(renders, tmp_path):
     run = tmp_path / "run"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()), "-m", "carstudio.train.roigan", "--data", str(renders),
-               "--out", str(run), "--perceptual-segmenter", "", "--steps", "2", "--checkpoint-every", "2",
-               "--info-in-d", "true", *TINY_ARGS]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
-    checkpoint = run / "checkpoints" / "step_0000002"
-    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    launch_two_processes("carstudio.train.roigan", [
+        "--data", str(renders), "--out", str(run), "--perceptual-segmenter", "", "--steps", "2",
+        "--checkpoint-every", "2", "--info-in-d", "true", *TINY_ARGS], timeout=240)
+    assert_two_process_checkpoint(run, 2)
     assert (run / "generator" / "config.json").is_file() and (run / "q_head" / "config.json").is_file()

@@ -2,60 +2,25 @@
 two data-parallel processes through `accelerate launch` (CPU, gloo)."""
 
 import json
-import os
-import shutil
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
-import torch
-from PIL import Image, ImageDraw
-from safetensors.torch import load_file
+from PIL import Image
 
 from carstudio import hub
-from carstudio.data.parts import BACKGROUND, BODY, GLASS, PART_COLORS, WHEEL
 from carstudio.hub import load_pretrained
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.pipelines.segmenter import SegmenterPipeline
 from carstudio.train.segmenter import main
+from tests.smoke.helpers import (
+    SIZE,
+    assert_same_step_2_weights,
+    assert_two_process_checkpoint,
+    launch_two_processes,
+    resume_without_last_checkpoint,
+)
 
-SIZE = 32
 TINY_ARGS = ["--widths", "4", "8", "--feature-level", "1", "--resolution", str(SIZE), "--batch-size", "4", "--warmup-steps", "1",
              "--threads", "1", "--log-every", "1"]
-
-
-def write_render_folder(root: Path, count: int = 8) -> Path:
-    """The layout `python -m carstudio.data render` writes: images/, parts/ (mode L ids),
-    paints/, sketches/, manifest.jsonl and dataset.json."""
-    rng = np.random.default_rng(0)
-    for folder in ("images", "parts", "paints", "sketches"):
-        (root / folder).mkdir(parents=True)
-    records = []
-    for i in range(count):
-        parts = Image.new("L", (SIZE, SIZE), BACKGROUND)
-        draw = ImageDraw.Draw(parts)
-        x0, y0 = int(rng.integers(2, 8)), int(rng.integers(8, 14))
-        draw.rectangle([x0, y0, x0 + 20, y0 + 8], fill=BODY)
-        draw.rectangle([x0 + 5, y0 - 4, x0 + 14, y0 - 1], fill=GLASS)
-        for cx in (x0 + 4, x0 + 16):
-            draw.ellipse([cx - 3, y0 + 6, cx + 3, y0 + 12], fill=WHEEL)
-        ids = np.asarray(parts)
-        paint = PART_COLORS[ids]
-        image = np.clip(paint.astype(np.int16) + rng.integers(-20, 20, paint.shape), 0, 255).astype(np.uint8)
-        edges = (ids != np.roll(ids, 1, 0)) | (ids != np.roll(ids, 1, 1))
-        name = f"{i:06d}.png"
-        parts.save(root / "parts" / name)
-        Image.fromarray(image).save(root / "images" / name)
-        Image.fromarray(paint).save(root / "paints" / name)
-        Image.fromarray(np.where(edges, 0, 255).astype(np.uint8)).save(root / "sketches" / name)
-        records.append({"index": i, "file": name, "car": "p406", "split": "train"})
-    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    (root / "dataset.json").write_text(json.dumps({"width": SIZE, "height": SIZE, "view": "any", "seed": 0,
-                                                   "cars": ["p406"]}))
-    return root
 
 
 def test_train_checkpoint_resume_and_export(renders, tmp_path, monkeypatch, capsys, restore_torch_threads):
@@ -80,41 +45,19 @@ def test_train_checkpoint_resume_and_export(renders, tmp_path, monkeypatch, caps
 
     # resume: drop the last checkpoint, run again, and step 2 must come out the same
     resumed = tmp_path / "resumed"
-    shutil.copytree(run, resumed)
-    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
-    capsys.readouterr()
-    main([a if a != str(run) else str(resumed) for a in args])
-    assert "resumed from" in capsys.readouterr().out
-    first = load_file(run / "checkpoints" / "step_0000002" / "model.safetensors")
-    again = load_file(resumed / "checkpoints" / "step_0000002" / "model.safetensors")
-    assert first.keys() == again.keys()
-    for key in first:
-        torch.testing.assert_close(again[key], first[key], msg=key)
+    again_args = resume_without_last_checkpoint(main, args, run, resumed, capsys)
+    assert_same_step_2_weights(run, resumed, ("model.safetensors",))
     # a finished run restarted trains nothing more
-    main([a if a != str(run) else str(resumed) for a in args])
+    main(again_args)
     assert "step 3" not in capsys.readouterr().out
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_two_processes_through_accelerate_launch(renders, tmp_path):
     run = tmp_path / "run"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()),
-               "-m", "carstudio.train.segmenter", "--data", str(renders), "--val-data", str(renders),
-               "--out", str(run), "--steps", "1", "--eval-every", "1", *TINY_ARGS]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
-    checkpoint = run / "checkpoints" / "step_0000001"
-    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    result = launch_two_processes("carstudio.train.segmenter", [
+        "--data", str(renders), "--val-data", str(renders), "--out", str(run), "--steps", "1", "--eval-every", "1",
+        *TINY_ARGS])
+    assert_two_process_checkpoint(run, 1)
     assert "val step 1: mIoU" in result.stdout
     assert (run / "best" / "config.json").is_file()
 

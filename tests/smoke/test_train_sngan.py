@@ -3,11 +3,7 @@ fine-tuning from the finished run, and with two data-parallel processes through
 `accelerate launch` (CPU, gloo)."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,7 +11,12 @@ from safetensors.torch import load_file
 
 from carstudio.models.sngan import SNGANGenerator
 from carstudio.train.sngan import main
-from tests.smoke.test_train_segmenter import free_port
+from tests.smoke.helpers import (
+    assert_same_step_2_weights,
+    assert_two_process_checkpoint,
+    launch_two_processes,
+    resume_without_last_checkpoint,
+)
 
 TINY_ARGS = ["--resolution", "32", "--z-dim", "8", "--g-widths", "16", "8", "8", "4", "--d-widths", "4", "8", "8", "8",
              "--batch-size", "4", "--sample-count", "4", "--ema-start", "1", "--threads", "1", "--log-every", "1"]
@@ -39,17 +40,10 @@ def test_train_resume_freeze_d_and_export(renders, tmp_path, capsys, restore_tor
 
     # resume: drop the last checkpoint, run again, and step 2 must come out the same (EMA included)
     resumed = tmp_path / "resumed"
-    shutil.copytree(run, resumed)
-    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
-    main([a if a != str(run) else str(resumed) for a in args])
-    assert "resumed from" in capsys.readouterr().out
+    resume_without_last_checkpoint(main, args, run, resumed, capsys)
     for name in ("model.safetensors", "model_1.safetensors", "custom_checkpoint_0.pkl"):
         assert (run / "checkpoints" / "step_0000002" / name).is_file(), name
-    for name in ("model.safetensors", "model_1.safetensors"):
-        first = load_file(run / "checkpoints" / "step_0000002" / name)
-        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
-        for key in first:
-            torch.testing.assert_close(again[key], first[key], msg=key)
+    assert_same_step_2_weights(run, resumed, ("model.safetensors", "model_1.safetensors"))
     state = json.loads((resumed / "checkpoints" / "step_0000002" / "trainer_state.json").read_text())
     assert state["lecam"] == json.loads((run / "checkpoints" / "step_0000002" / "trainer_state.json").read_text())["lecam"]
 
@@ -74,17 +68,9 @@ def test_freeze_d_needs_init_from(renders, tmp_path):
 
 def test_two_processes_through_accelerate_launch(renders, tmp_path):
     run = tmp_path / "run"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()),
-               "-m", "carstudio.train.sngan", "--data", str(renders), "--out", str(run), "--steps", "1", *TINY_ARGS]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
-    checkpoint = run / "checkpoints" / "step_0000001"
-    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    result = launch_two_processes("carstudio.train.sngan",
+                                  ["--data", str(renders), "--out", str(run), "--steps", "1", *TINY_ARGS])
+    assert_two_process_checkpoint(run, 1)
     assert "step 1/1" in result.stdout and "img/s" in result.stdout
     assert (run / "models" / "generator_ema" / "config.json").is_file()
 

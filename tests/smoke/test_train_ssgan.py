@@ -3,20 +3,21 @@ masks from a tiny sketch segmenter, segmenter perceptual features), resumed, exp
 data-parallel processes through `accelerate launch` (CPU, gloo)."""
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator
 from carstudio.train.ssgan import main
-from tests.smoke.test_train_segmenter import SIZE, free_port
+from tests.smoke.helpers import (
+    SIZE,
+    assert_same_step_2_weights,
+    assert_two_process_checkpoint,
+    launch_two_processes,
+    resume_without_last_checkpoint,
+)
 
 TINY_ARGS = ["--resolution", str(SIZE), "--widths", "8", "8", "4", "--z-dim", "8", "--sfm-channels", "4",
              "--spade-hidden", "8", "--d-widths", "8", "16", "--d-scales", "2", "--batch-size", "4",
@@ -51,17 +52,8 @@ def test_ssgan_train_resume_and_export(renders, segmenters, tmp_path, capsys, re
     assert model.config.widths == [8, 8, 4] and "sha256" in (export / "README.md").read_text()
 
     resumed = tmp_path / "resumed"
-    shutil.copytree(run, resumed)
-    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
-    again_args = [a if a != str(run) else str(resumed) for a in args]
-    main(again_args)
-    assert "resumed from" in capsys.readouterr().out
-    for name in ("model.safetensors", "model_1.safetensors"):  # generator, discriminator
-        first = load_file(run / "checkpoints" / "step_0000002" / name)
-        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
-        assert first.keys() == again.keys()
-        for key in first:
-            torch.testing.assert_close(again[key], first[key], msg=f"{name} {key}")
+    again_args = resume_without_last_checkpoint(main, args, run, resumed, capsys)
+    assert_same_step_2_weights(run, resumed, ("model.safetensors", "model_1.safetensors"))  # generator, discriminator
     main(again_args)
     assert "step 3" not in capsys.readouterr().out
 
@@ -81,18 +73,10 @@ def test_predicted_masks_need_a_sketch_segmenter(renders, tmp_path):
 
 def test_two_processes_through_accelerate_launch(renders, tmp_path):
     run = tmp_path / "run"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()),
-               "-m", "carstudio.train.ssgan", "--data", str(renders), "--out", str(run), "--model", "ssgan",
-               "--mask-source", "gt", "--perceptual-segmenter", "", "--steps", "1", *TINY_ARGS]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
-    checkpoint = run / "checkpoints" / "step_0000001"
-    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    launch_two_processes("carstudio.train.ssgan", [
+        "--data", str(renders), "--out", str(run), "--model", "ssgan", "--mask-source", "gt",
+        "--perceptual-segmenter", "", "--steps", "1", *TINY_ARGS])
+    assert_two_process_checkpoint(run, 1)
     assert (run / "generator" / "config.json").is_file()
 
 

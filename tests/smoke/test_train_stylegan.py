@@ -3,22 +3,22 @@ resumed, exported (also from a checkpoint only), and with two data-parallel proc
 `accelerate launch` (CPU, gloo)."""
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 
 from carstudio.data.parts import NUM_PARTS, PART_COLORS
 from carstudio.models.stylegan import StyleGANGenerator
 from carstudio.train.stylegan import main
-from tests.smoke.test_train_segmenter import free_port
+from tests.smoke.helpers import (
+    assert_same_step_2_weights,
+    assert_two_process_checkpoint,
+    launch_two_processes,
+    resume_without_last_checkpoint,
+)
 
 TINY_ARGS = ["--resolution", "32", "--z-dim", "8", "--w-dim", "8", "--mapping-layers", "2", "--widths", "16", "8", "8", "4",
              "--d-widths", "16", "8", "8", "4", "--batch-size", "4", "--sample-count", "4", "--threads", "1",
@@ -54,15 +54,8 @@ def test_layout_training_resume_and_export(renders, tmp_path, capsys, restore_to
 
     # resume: drop the last checkpoint, run again, and step 2 must come out the same (EMA included)
     resumed = tmp_path / "resumed"
-    shutil.copytree(run, resumed)
-    shutil.rmtree(resumed / "checkpoints" / "step_0000002")
-    main([a if a != str(run) else str(resumed) for a in args])
-    assert "resumed from" in capsys.readouterr().out
-    for name in ("model.safetensors", "model_1.safetensors"):
-        first = load_file(run / "checkpoints" / "step_0000002" / name)
-        again = load_file(resumed / "checkpoints" / "step_0000002" / name)
-        for key in first:
-            torch.testing.assert_close(again[key], first[key], msg=key)
+    resume_without_last_checkpoint(main, args, run, resumed, capsys)
+    assert_same_step_2_weights(run, resumed, ("model.safetensors", "model_1.safetensors"))
     again = torch.load(resumed / "checkpoints" / "step_0000002" / "custom_checkpoint_0.pkl", weights_only=True)
     for key in ema:
         torch.testing.assert_close(again[key], ema[key], msg=key)
@@ -94,17 +87,8 @@ def test_bad_options(renders, tmp_path):
 
 def test_two_processes_through_accelerate_launch(renders, tmp_path):
     run = tmp_path / "run"
-    env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1",
-           "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()),
-               "-m", "carstudio.train.stylegan", "--data", str(renders), "--out", str(run), "--steps", "2",
-               "--export", *TINY_ARGS]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert json.loads((run / "options.json").read_text())["num_processes"] == 2
-    checkpoint = run / "checkpoints" / "step_0000002"
-    assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    result = launch_two_processes("carstudio.train.stylegan", [
+        "--data", str(renders), "--out", str(run), "--steps", "2", "--export", *TINY_ARGS])
+    assert_two_process_checkpoint(run, 2)
     assert "step 2/2" in result.stdout and "img/s" in result.stdout and "r1" in result.stdout
     assert (run / "generator" / "config.json").is_file()

@@ -14,7 +14,7 @@ from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator
 from carstudio.pipelines.sketch import SketchToCarPipeline
 from carstudio.train.segmenter import SegmenterTrainOptions, hand_drawn_val, load_renders
-from tests.smoke.test_train_segmenter import SIZE, write_render_folder
+from tests.smoke.helpers import SIZE, write_render_folder
 
 
 def car_ink(canvas: tuple[int, int], box: tuple[int, int, int, int], width: int = 3) -> np.ndarray:
