@@ -82,6 +82,16 @@ def session_scoped(fn):
     return wrapper
 
 
+DISPLAY_SIZE = 256  # the 64-px models' outputs are shown at this size
+
+
+def enlarge(image, nearest: bool = False):
+    """A model output (PIL) at DISPLAY_SIZE: nearest for label maps and masks, bicubic for cars."""
+    from PIL import Image
+
+    return image.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.NEAREST if nearest else Image.BICUBIC)
+
+
 def seed_slider(label: str = "Seed", value: int = 0) -> gr.Slider:
     return gr.Slider(0, MAX_SEED, value=value, step=1, label=label)
 

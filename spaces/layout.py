@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from spaces.common import APP_DIR, MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped, user_errors
+from spaces.common import (APP_DIR, DISPLAY_SIZE, MAX_SEED, configure_app, enlarge, launch_kwargs, seed_slider,
+                           session_scoped, user_errors)
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -21,7 +22,6 @@ from carstudio.pipelines.layout import (  # noqa: E402
 
 EXAMPLES_DIR = APP_DIR / "examples" / "layouts"
 MAX_VARIATIONS = 8
-DISPLAY_SIZE = 256  # the models work at 64 px; layouts shown nearest, cars smooth
 PART_HEX = ["#%02x%02x%02x" % tuple(int(v) for v in c) for c in PART_COLORS]
 
 
@@ -31,9 +31,6 @@ def shipped_pipeline() -> LazyModel[LayoutToCarPipeline]:
         raise ModelUnavailable(f"Layout to car needs weights/{' and weights/'.join(missing)}, which are not installed.")
     return LazyModel(LayoutToCarPipeline.from_pretrained, lambda pipe: pipe(1, seed=0))
 
-
-def enlarge(image: Image.Image, nearest: bool = False) -> Image.Image:
-    return image.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.NEAREST if nearest else Image.BICUBIC)
 
 
 def legend_html() -> str:

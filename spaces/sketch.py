@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from spaces.common import APP_DIR, MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped, user_errors
+from spaces.common import (APP_DIR, MAX_SEED, configure_app, enlarge, launch_kwargs, seed_slider, session_scoped,
+                           user_errors)
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 
 from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
 from carstudio.inputs import check_number, sketch_strokes  # noqa: E402
@@ -14,7 +14,6 @@ from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS, Ske
 
 EXAMPLES_DIR = APP_DIR / "examples" / "sketches"
 MAX_VARIATIONS = 8
-DISPLAY_SIZE = 256  # the model works at 64 px; shown larger (masks nearest, cars smooth)
 CANVAS_SIZE = (512, 320)
 
 
@@ -31,9 +30,6 @@ def shipped_pipeline() -> LazyModel[SketchToCarPipeline]:
 
     return LazyModel(SketchToCarPipeline.from_pretrained, warm_up)
 
-
-def enlarge(image: Image.Image, nearest: bool = False) -> Image.Image:
-    return image.resize((DISPLAY_SIZE, DISPLAY_SIZE), Image.NEAREST if nearest else Image.BICUBIC)
 
 
 def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Blocks:

@@ -28,6 +28,7 @@ from carstudio.hub import write_model_card
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
 from carstudio.train import runs
+from carstudio.pipelines.blend import refine_latent  # noqa: F401  (re-exported: refinement after training)
 
 ENCODER = "encoder"
 
@@ -92,24 +93,6 @@ def train_step(encoder, generator, optimizer, o: EncoderTrainOptions, rng: torch
     (backward or torch.Tensor.backward)(loss)
     optimizer.step()
     return parts
-
-
-def refine_latent(generator, encoder, image: torch.Tensor, steps: int = 50, lr: float = 0.05) -> torch.Tensor:
-    """Start from E(image) and take `steps` Adam steps on the code to lower the reconstruction
-    MSE ||G(z) - image||^2. Neither network is changed; returns the refined codes (N, z_dim)."""
-    was_training = generator.training, encoder.training
-    generator.eval(), encoder.eval()
-    with torch.no_grad():
-        z = encoder(image).detach()
-    z.requires_grad_(True)
-    optimizer = torch.optim.Adam([z], lr=lr)
-    for _ in range(steps):
-        loss = F.mse_loss(generator(z), image)
-        (grad,) = torch.autograd.grad(loss, z)
-        z.grad = grad
-        optimizer.step()
-    generator.train(was_training[0]), encoder.train(was_training[1])
-    return z.detach()
 
 
 # --- run -------------------------------------------------------------------------------------
