@@ -9,13 +9,14 @@ from spaces.common import configure_app, launch_kwargs
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 
 from carstudio.hub import ModelUnavailable  # noqa: E402
-from spaces import layout, singan, sketch  # noqa: E402
+from spaces import layout, roigan, singan, sketch  # noqa: E402
 
 # (tab title, create_demo) in the order shown; a tab appears only when its method is trained.
 TABS = [
     ("SinGAN paint-to-car", singan.create_demo),
     ("Sketch to car (SSGAN)", sketch.create_demo),
     ("Layout to car (StyleGAN + SPADE)", layout.create_demo),
+    ("Region edit (RoI-GAN)", roigan.create_demo),
 ]
 
 INTRO = """# CarStudio
