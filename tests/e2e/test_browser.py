@@ -1,5 +1,5 @@
 """A person's path in headless Chromium: open the app, paint on the SinGAN tab or draw on the sketch
-tab, edit a layout, brush a region to regenerate; get cars back."""
+tab, edit a layout, brush a region to regenerate, blend two cars; get cars back."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from carstudio.hub import WEIGHTS_DIR
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
 from spaces.singan import shipped_models
 from tests.e2e.test_layout_api import layout_url  # noqa: F401  (fixture: the layout tab on tiny models)
+from tests.e2e.test_blend_api import blend_url  # noqa: F401  (fixture: the blend tab on tiny models)
 from tests.e2e.test_region_api import region_url  # noqa: F401  (fixture: the region tab on a tiny model)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -112,3 +113,16 @@ def test_brush_a_region_and_regenerate_it(page, region_url):
     page.locator("#region-edit").click()
     wait_for_images(page, "#region-roigan", 1)
     no_error_and_screenshot(page, "browser_region.png")
+
+
+def test_blend_two_cars_and_show_the_strip(page, blend_url):
+    """The blend tab (alone, on tiny random models): both cars and their blend appear on load, a new
+    everyday seed re-blends, the strip shows its 8 frames."""
+    page.goto(blend_url)
+    wait_for_images(page, "#blend-result", 1)
+    page.locator("#blend-everyday-sample").click()
+    wait_for_images(page, "#blend-result", 1)
+    page.get_by_role("button", name="Show the strip (α from 1 to 0)").click()
+    wait_for_images(page, "#blend-strip", 8)
+    assert "the usual gap between training cars" in page.locator("#blend-novelty").inner_text()
+    no_error_and_screenshot(page, "browser_blend.png")
