@@ -106,6 +106,24 @@ def request_mix(client, inputs: dict[str, Path]) -> list[tuple[str, callable]]:
         mix.append(("/region_edit", lambda i: client.predict(region, i % 2, i, *codes, api_name="/region_edit")))
         mix.append(("/region_sweep", lambda i: client.predict(region, 1, 0, i, *codes, api_name="/region_sweep")))
         mix.append(("/region_variants", lambda i: client.predict(region, i, *codes, api_name="/region_variants")))
+    if "/blend" in named:
+        # blend and strip read the cars' codes from the client's session: the first of them in a
+        # session samples both cars first (its latency includes those two requests)
+        session_has_cars = []
+
+        def with_cars(call):
+            def run(i):
+                if not session_has_cars:
+                    client.predict("everyday", 0, 0, api_name="/blend_sample")
+                    client.predict("futuristic", 1, 0, api_name="/blend_sample")
+                    session_has_cars.append(True)
+                return call(i)
+            return run
+
+        mix.append(("/blend_sample", lambda i: client.predict("everyday" if i % 2 else "futuristic", i, 0,
+                                                              api_name="/blend_sample")))
+        mix.append(("/blend", with_cars(lambda i: client.predict((i % 5) / 4, api_name="/blend"))))
+        mix.append(("/blend_strip", with_cars(lambda i: client.predict(8, api_name="/blend_strip"))))
     return mix
 
 

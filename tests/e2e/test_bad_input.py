@@ -20,6 +20,7 @@ from PIL import Image, ImageDraw
 
 from carstudio.hub import WEIGHTS_DIR
 from carstudio.inputs import open_image
+from carstudio.pipelines.blend import ENCODER_WEIGHTS, EVERYDAY_WEIGHTS, FUTURISTIC_WEIGHTS
 from carstudio.pipelines.layout import LAYOUT_WEIGHTS, RENDERER_WEIGHTS
 from carstudio.pipelines.roigan import GENERATOR_WEIGHTS as REGION_WEIGHTS
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS
@@ -31,6 +32,7 @@ CAR = next(iter(shipped_models()), None)
 SKETCH_READY = all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS))
 LAYOUT_READY = all((WEIGHTS_DIR / n).is_dir() for n in (LAYOUT_WEIGHTS, RENDERER_WEIGHTS))
 REGION_READY = (WEIGHTS_DIR / REGION_WEIGHTS).is_dir()
+BLEND_READY = all((WEIGHTS_DIR / n).is_dir() for n in (EVERYDAY_WEIGHTS, FUTURISTIC_WEIGHTS, ENCODER_WEIGHTS))
 REGION_CODES = [0.0] * shipped_controls()[0] if REGION_READY else []  # one value per control slider
 # the generic answers: ours to unexpected exceptions, and Gradio's when its own preprocessing of
 # an upload fails (a developer's message naming component indices and exception types; the
@@ -131,6 +133,7 @@ ENDPOINTS = {
     "/sketch_mask": (SKETCH_READY, lambda c, f: c.predict(sketch(f), api_name="/sketch_mask")),
     "/layout_render": (LAYOUT_READY, lambda c, f: c.predict(editor(f), 0, 1, api_name="/layout_render")),
     "/region_edit": (REGION_READY, lambda c, f: c.predict(region(str(f)), 0, 0, *REGION_CODES, api_name="/region_edit")),
+    "/blend_encode": (BLEND_READY, lambda c, f: c.predict("everyday", handle_file(f), 0, api_name="/blend_encode")),
 }
 
 
@@ -147,6 +150,10 @@ def good_request(client, folder) -> None:
     if REGION_READY:
         car_drawing().save(folder / "good-car.png")
         assert client.predict(region(str(folder / "good-car.png")), 0, 0, *REGION_CODES, api_name="/region_edit")
+    if BLEND_READY:
+        client.predict("everyday", 0, 0, api_name="/blend_sample")
+        client.predict("futuristic", 1, 0, api_name="/blend_sample")
+        assert client.predict(0.5, api_name="/blend")
 
 
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))

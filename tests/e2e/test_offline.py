@@ -86,6 +86,11 @@ def test_no_outbound_network_calls_at_start_up_or_request_time(tmp_path):
                             "layers": [handle_file(str(EXAMPLES_DIR / "door_mask.png"))], "composite": None},
                            0, 0, *[0.0] * shipped_controls()[0], api_name="/region_edit")
             served.append("region")
+        if "/blend" in endpoints:
+            client.predict("everyday", 0, 0, api_name="/blend_sample")
+            client.predict("futuristic", 1, 0, api_name="/blend_sample")
+            client.predict(0.5, api_name="/blend")
+            served.append("blend")
         out, _ = server.communicate("done\n", timeout=120)
     finally:
         if server.poll() is None:
