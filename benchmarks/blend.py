@@ -20,17 +20,14 @@ stricter reading), strip of 8 <= 400 ms.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from benchmarks.roigan import example  # noqa: E402
-from benchmarks.sketch import timed  # noqa: E402
+from benchmarks.timing import add_common_arguments, time_steps, with_targets, write_report  # noqa: E402
 from carstudio.hub import ModelUnavailable  # noqa: E402
 from carstudio.metrics.novelty import (  # noqa: E402
     DEFAULT_SEGMENTER,
@@ -81,9 +78,7 @@ def main() -> None:
     parser.add_argument("--bank-size", type=int, default=25_000, help="with --random: rows of the random bank")
     parser.add_argument("--test", type=Path, default=Path("data/cars64_test"), help="a render folder for the uploads")
     parser.add_argument("--side", type=int, default=512, help="the uploads' size in px")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--json", type=Path)
+    add_common_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.random:
@@ -107,20 +102,17 @@ def main() -> None:
             "models": "random (untrained, shipped architecture)" if args.random else
             {"generator": str(args.generator), "everyday": str(args.everyday), "encoder": str(args.encoder)},
             "novelty": pipe.novelty_available and len(pipe.novelty_meter.bank.files)}
-    for name, fn in {
+    refine = f"refine_{MAX_REFINE_STEPS}"
+    rows |= time_steps({
         "blend": blend,
         "encode_both_and_blend": encode_both_and_blend,
         "sample_everyday": lambda: pipe.car_from_seed(EVERYDAY, 0),
         "sample_futuristic": lambda: pipe.car_from_seed(FUTURISTIC, 0),
         "encode_upload": lambda: pipe.car_from_image(upload),
         "strip_8": lambda: pipe.strip(x, y, 8),
-        f"refine_{MAX_REFINE_STEPS}": lambda: pipe.car_from_image(upload, MAX_REFINE_STEPS),
-    }.items():
-        times = timed(fn, args.repeats if not name.startswith("refine") else max(3, args.repeats // 10))
-        rows[name + "_ms"] = {"median": round(statistics.median(times), 2),
-                              "p95": round(float(np.percentile(times, 95)), 2)}
-    rows["targets_ms"] = TARGETS_MS
-    rows["meets_targets"] = all(rows[k]["median"] <= v for k, v in TARGETS_MS.items())
+        refine: lambda: pipe.car_from_image(upload, MAX_REFINE_STEPS),
+    }, args.repeats, fewer={refine: max(3, args.repeats // 10)})
+    rows = with_targets(rows, TARGETS_MS)
     print(f"{'step':<28}{'median ms':>10}{'p95 ms':>10}{'target':>8}")
     for key, value in rows.items():
         if key.endswith("_ms") and key != "targets_ms":
@@ -128,8 +120,7 @@ def main() -> None:
             print(f"{key[:-3]:<28}{value['median']:>10.1f}{value['p95']:>10.1f}{target:>8}")
     print(f"novelty bank rows: {rows['novelty'] or 'none (novelty unavailable)'}; threads {args.threads}; "
           f"meets targets: {rows['meets_targets']}")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+    write_report(rows, args.json)
 
 
 if __name__ == "__main__":

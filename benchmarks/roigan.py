@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from benchmarks.sketch import timed  # noqa: E402
+from benchmarks.timing import add_common_arguments, time_steps, with_targets, write_report  # noqa: E402
 from carstudio.pipelines.roigan import GENERATOR_WEIGHTS, RegionEditPipeline  # noqa: E402
 
 TARGETS_MS = {"inpaint_ms": 200, "sweep_7_ms": 500}
@@ -48,9 +47,7 @@ def main() -> None:
     parser.add_argument("--generator", default=GENERATOR_WEIGHTS, help="weights name or folder")
     parser.add_argument("--test", type=Path, default=Path("data/cars64_test"), help="a render folder for the image")
     parser.add_argument("--side", type=int, default=512, help="the upload's size in px")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--json", type=Path)
+    add_common_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     pipe = RegionEditPipeline.from_pretrained(args.generator)
@@ -58,21 +55,16 @@ def main() -> None:
     codes = [0.5] * pipe.num_codes
     rows = {"threads": args.threads, "resolution": pipe.resolution, "upload_px": args.side,
             "mask_share": round(float(mask.mean()), 3)}
-    for name, fn in {
+    rows |= time_steps({
         "inpaint": lambda: pipe(image, mask, codes=codes, category=1, seed=0),
         "roigan_only": lambda: pipe.inpaint(image, mask, codes=codes, category=1, seed=0),
         "telea_only": lambda: pipe.telea(image, mask),
         "sweep_7": lambda: pipe.sweep(image, mask, 0, seed=0, codes=codes),
         f"categories_{pipe.num_categories}": lambda: pipe.category_sweep(image, mask, seed=0, codes=codes),
-    }.items():
-        times = timed(fn, args.repeats)
-        rows[name + "_ms"] = {"median": round(statistics.median(times), 2),
-                              "p95": round(float(np.percentile(times, 95)), 2)}
-    rows["targets_ms"] = TARGETS_MS
-    rows["meets_targets"] = all(rows[k]["median"] <= v for k, v in TARGETS_MS.items())
+    }, args.repeats)
+    rows = with_targets(rows, TARGETS_MS)
     print(json.dumps(rows, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+    write_report(rows, args.json)
 
 
 if __name__ == "__main__":

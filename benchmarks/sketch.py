@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from benchmarks.timing import add_common_arguments, images_per_second, time_steps, write_report  # noqa: E402
 from carstudio.pipelines.sketch import SketchToCarPipeline  # noqa: E402
 
 
@@ -33,21 +32,9 @@ def example_ink(canvas=(512, 320)) -> np.ndarray:
     return np.asarray(image)
 
 
-def timed(fn, repeats: int) -> list[float]:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return times
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--json", type=Path)
+    add_common_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     pipe = SketchToCarPipeline.from_pretrained()
@@ -55,25 +42,16 @@ def main() -> None:
     sketch = pipe.prepare(ink)
     parts = pipe.segment(sketch)[0]
     rows = {"threads": args.threads, "resolution": pipe.resolution}
-    for name, fn in {
+    rows |= time_steps({
         "request_1_image": lambda: pipe(ink, 1, seed=0),
         "request_4_images": lambda: pipe(ink, 4, seed=0),
-        "normalize_ms": lambda: pipe.prepare(ink),
-        "segment_ms": lambda: pipe.segment(sketch),
-        "generate_1_ms": lambda: pipe.generate(parts, 1, seed=0),
-    }.items():
-        times = timed(fn, args.repeats)
-        rows[name if name.endswith("_ms") else name + "_ms"] = {
-            "median": round(statistics.median(times), 2), "p95": round(float(np.percentile(times, 95)), 2)}
-    for batch in (1, 8, 32):
-        start = time.perf_counter()
-        rounds = max(1, args.repeats // 4)
-        for i in range(rounds):
-            pipe.generate(parts, batch, seed=i)
-        rows[f"images_per_s_batch{batch}"] = round(batch * rounds / (time.perf_counter() - start), 1)
+        "normalize": lambda: pipe.prepare(ink),
+        "segment": lambda: pipe.segment(sketch),
+        "generate_1": lambda: pipe.generate(parts, 1, seed=0),
+    }, args.repeats)
+    rows |= images_per_second(lambda batch, seed: pipe.generate(parts, batch, seed=seed), max(1, args.repeats // 4))
     print(json.dumps(rows, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1) + "\n")
+    write_report(rows, args.json)
 
 
 if __name__ == "__main__":
