@@ -113,6 +113,13 @@ class LazyModel(Generic[T]):
         return self._value
 
 
+def load_model(model_class: type[T], name_or_path: str | Path) -> T:
+    """A model from a local folder (a run's output, a test's tiny model), or by name from
+    weights/ (checksum-verified, see load_pretrained)."""
+    path = Path(name_or_path)
+    return model_class.from_pretrained(path) if path.is_dir() else load_pretrained(model_class, str(name_or_path))
+
+
 def write_model_card(directory: Path, body: str) -> Path:
     """Write `directory/README.md`: `body` (data, licences, command, metrics) followed by the
     checksum list that `verify_checksums` checks at load time."""

@@ -81,11 +81,12 @@ from carstudio.evaluate.singan import grid
 from carstudio.evaluate.ssgan import frechet
 from carstudio.imaging import tensor_to_pil
 from carstudio.metrics.features import describe, load_default_segmenter
+from carstudio.hub import load_model
 from carstudio.metrics.image import psnr, ssim
 from carstudio.metrics.novelty import NoveltyMeter, pooled_features
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
-from carstudio.pipelines.blend import (EVERYDAY, FUTURISTIC, FuturisticBlendPipeline, _load, mix, refine_latent,
+from carstudio.pipelines.blend import (EVERYDAY, FUTURISTIC, FuturisticBlendPipeline, mix, refine_latent,
                                        strip_alphas)
 from carstudio.train import runs
 from carstudio.train.encoder import ENCODER
@@ -153,7 +154,7 @@ def load_generator(spec: str) -> tuple[SNGANGenerator, dict]:
         run, path = path, path / MODELS / EMA_FOLDER
     elif path.name == EMA_FOLDER and (path.parent.parent / "options.json").is_file():
         run = path.parent.parent
-    generator = _load(SNGANGenerator, path if path.is_dir() else path_text).eval()
+    generator = load_model(SNGANGenerator, path if path.is_dir() else path_text).eval()
     info = {"spec": spec} if run is None else {"spec": spec, **training_record(run, runs.latest_checkpoint(run))}
     return generator, info
 
@@ -163,7 +164,7 @@ def load_encoder(spec: str) -> ResNet18Encoder:
     path = Path(spec)
     if (path / "options.json").is_file():
         path = path / ENCODER
-    return _load(ResNet18Encoder, path if path.is_dir() else spec).eval()
+    return load_model(ResNet18Encoder, path if path.is_dir() else spec).eval()
 
 
 def parse_runs(items: list[str]) -> dict[str, str]:

@@ -43,7 +43,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from carstudio.data.datasets import RenderDataset
-from carstudio.hub import ModelUnavailable, load_pretrained, model_dir, verify_checksums, write_model_card
+from carstudio.hub import ModelUnavailable, load_model, model_dir, verify_checksums, write_model_card
 from carstudio.imaging import pil_to_tensor
 from carstudio.metrics.features import SpatialSegmenterFeatures
 from carstudio.models.segmenter import PartSegmenter
@@ -142,9 +142,7 @@ class NoveltyBank:
 
 def load_segmenter(name_or_path: str | Path) -> PartSegmenter:
     """A local folder, or a name under weights/ (checksum-verified)."""
-    path = Path(name_or_path)
-    model = PartSegmenter.from_pretrained(path) if path.is_dir() else load_pretrained(PartSegmenter, str(name_or_path))
-    return model.eval()
+    return load_model(PartSegmenter, name_or_path).eval()
 
 
 @torch.no_grad()  # not inference_mode: the bank's tensors are used (and saved) outside it

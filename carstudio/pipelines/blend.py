@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from carstudio.hub import ModelUnavailable, load_pretrained
+from carstudio.hub import ModelUnavailable, load_model
 from carstudio.imaging import pil_to_tensor, tensor_to_pil
 from carstudio.inputs import InvalidInput, check_choice, check_number
 from carstudio.metrics.novelty import NOVELTY_WEIGHTS, NoveltyMeter
@@ -132,12 +132,6 @@ def refine_latent(generator: SNGANGenerator, encoder: ResNet18Encoder, image: to
         generator.train(modes[0]), encoder.train(modes[1])
 
 
-def _load(model_class, name_or_path: str | Path):
-    """A local folder, or a name under weights/ (checksum-verified)."""
-    path = Path(name_or_path)
-    return model_class.from_pretrained(path) if path.is_dir() else load_pretrained(model_class, str(name_or_path))
-
-
 class FuturisticBlendPipeline:
     def __init__(self, generator: SNGANGenerator, everyday_generator: SNGANGenerator, encoder: ResNet18Encoder,
                  novelty: NoveltyMeter | None = None, novelty_note: str = "no novelty bank was given"):
@@ -168,8 +162,8 @@ class FuturisticBlendPipeline:
             except ModelUnavailable as error:
                 LOG.warning("futuristic blend without novelty: %s", error)
                 note = str(error)
-        return cls(_load(SNGANGenerator, generator), _load(SNGANGenerator, everyday),
-                   _load(ResNet18Encoder, encoder), meter, note)
+        return cls(load_model(SNGANGenerator, generator), load_model(SNGANGenerator, everyday),
+                   load_model(ResNet18Encoder, encoder), meter, note)
 
     @property
     def resolution(self) -> int:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from carstudio.data.parts import NUM_PARTS, PART_COLORS, colorize
-from carstudio.hub import load_pretrained, model_dir
+from carstudio.hub import load_model, load_pretrained, model_dir
 from carstudio.imaging import pil_to_tensor, tensor_to_pil
 from carstudio.models.ssgan import SPADEGenerator, StyleEncoder, one_hot_masks
 from carstudio.models.stylegan import StyleGANGenerator
@@ -147,10 +147,7 @@ def label_map_file(parts: np.ndarray, path: str | Path) -> Path:
 
 def load_layout_generator(name_or_path: str | Path) -> StyleGANGenerator:
     """A local folder, or a name under weights/ (checksum-verified)."""
-    path = Path(name_or_path)
-    model = StyleGANGenerator.from_pretrained(path) if path.is_dir() else load_pretrained(
-        StyleGANGenerator, str(name_or_path))
-    return model.eval()
+    return load_model(StyleGANGenerator, name_or_path).eval()
 
 
 def load_renderer(name_or_path: str | Path) -> tuple[SPADEGenerator, StyleEncoder | None]:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from carstudio.hub import load_pretrained
+from carstudio.hub import load_model
 from carstudio.inputs import InvalidInput, check_number
 from carstudio.models.roigan import RoIGANGenerator, complete
 
@@ -124,10 +124,7 @@ class RegionEditPipeline:
     @classmethod
     def from_pretrained(cls, generator: str | Path = GENERATOR_WEIGHTS) -> "RegionEditPipeline":
         """A name under weights/ (checksum-verified) or a local folder."""
-        path = Path(generator)
-        model = RoIGANGenerator.from_pretrained(path) if path.is_dir() else load_pretrained(
-            RoIGANGenerator, str(generator))
-        return cls(model)
+        return cls(load_model(RoIGANGenerator, generator))
 
     @property
     def resolution(self) -> int:

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from carstudio.data.parts import colorize
-from carstudio.hub import load_pretrained, model_dir
+from carstudio.hub import load_model, load_pretrained, model_dir
 from carstudio.imaging import tensor_to_pil
 from carstudio.inputs import normalize_sketch
 from carstudio.models.segmenter import PartSegmenter
@@ -121,6 +121,4 @@ def load_generator(name_or_path: str | Path) -> SSGANGenerator | SPADEGenerator:
 
 def load_sketch_segmenter(name_or_path: str | Path) -> PartSegmenter:
     """A local folder, or a name under weights/ (checksum-verified)."""
-    path = Path(name_or_path)
-    model = PartSegmenter.from_pretrained(path) if path.is_dir() else load_pretrained(PartSegmenter, str(name_or_path))
-    return model.eval()
+    return load_model(PartSegmenter, name_or_path).eval()

@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from carstudio.data.parts import colorize
 from carstudio.data.sketch_augment import hand_drawn
-from carstudio.hub import load_pretrained, write_model_card
+from carstudio.hub import load_model, write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
 from carstudio.losses.kl import kl_divergence
 from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
@@ -135,9 +135,7 @@ def learning_rates(o: SSGANTrainOptions) -> tuple[float, float]:
 
 def load_segmenter(name_or_path: str) -> PartSegmenter:
     """A frozen PartSegmenter from a folder, or from weights/<name> (checksum-verified)."""
-    path = Path(name_or_path)
-    model = PartSegmenter.from_pretrained(path) if path.is_dir() else load_pretrained(PartSegmenter, name_or_path)
-    return model.eval().requires_grad_(False)
+    return load_model(PartSegmenter, name_or_path).eval().requires_grad_(False)
 
 
 def build_perceptual(o: SSGANTrainOptions) -> PerceptualFeatures:
