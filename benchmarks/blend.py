@@ -54,7 +54,8 @@ TARGETS_MS = {"encode_both_and_blend_ms": 150, "strip_8_ms": 400}
 
 def random_pipeline(bank_size: int) -> FuturisticBlendPipeline:
     """Untrained models with the shipped configuration (64 px, z 128, G widths 256..16, ResNet-18
-    width 64) and, when the segmenter is installed, a bank of `bank_size` random feature rows."""
+    width 24, the shipped encoder's: width 64 would not fit the 10 MB weight files) and, when the
+    segmenter is installed, a bank of `bank_size` random feature rows."""
     torch.manual_seed(0)
     meter, note = None, "no segmenter installed"
     try:
@@ -65,7 +66,7 @@ def random_pipeline(bank_size: int) -> FuturisticBlendPipeline:
         meter = NoveltyMeter(bank, segmenter)
     except ModelUnavailable as error:
         note = str(error)
-    return FuturisticBlendPipeline(SNGANGenerator(), SNGANGenerator(), ResNet18Encoder(), meter, note)
+    return FuturisticBlendPipeline(SNGANGenerator(), SNGANGenerator(), ResNet18Encoder(width=24), meter, note)
 
 
 def main() -> None:

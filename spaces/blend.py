@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from spaces.common import configure_app, enlarge, launch_kwargs, seed_slider, session_scoped, user_errors
+from spaces.common import APP_DIR, configure_app, enlarge, launch_kwargs, seed_slider, session_scoped, user_errors
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 
@@ -40,6 +40,7 @@ from carstudio.pipelines.blend import (  # noqa: E402
     strip_alphas,
 )
 
+EXAMPLES_DIR = APP_DIR / "examples" / "blend"  # held-out renders: {domain}_{car}.png
 ALPHA_LABEL = "α: the everyday car's weight (1 = the everyday car, 0 = the futuristic car)"
 
 
@@ -128,6 +129,10 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
                     name = gr.Textbox(domain, visible=False, label="Domain (everyday or futuristic)")
                     car = gr.Image(label="Car: sampled, or upload one", type="filepath", format="png",
                                    sources=["upload", "clipboard"], height=256, elem_id=f"blend-{domain}-car")
+                    examples = sorted(EXAMPLES_DIR.glob(f"{domain}_*.png"))
+                    if examples:
+                        gr.Examples([[str(p)] for p in examples], [car], examples_per_page=len(examples),
+                                    label="Held-out renders (cars never seen in training): pick one, then encode it")
                     with gr.Row():
                         seed = seed_slider(f"{domain.capitalize()} seed", value=0 if domain == EVERYDAY else 1)
                         sample_button = gr.Button("Sample", elem_id=f"blend-{domain}-sample")

@@ -17,7 +17,7 @@ from PIL import Image
 from carstudio.hub import LazyModel
 from carstudio.metrics.novelty import NoveltyMeter, build_novelty_bank
 from carstudio.pipelines.blend import FuturisticBlendPipeline
-from spaces.blend import create_demo
+from spaces.blend import EXAMPLES_DIR, create_demo
 from tests.e2e.conftest import gallery_paths, raw_call, raw_upload, serve_tab, tab_client
 from tests.unit.test_blend_pipeline import R, tiny_models, write_renders
 
@@ -100,6 +100,16 @@ def test_encode_uploads_then_blend(blend_client, tmp_path, mode):
     blend_client.predict("futuristic", handle_file(path), 0, api_name="/blend_encode")
     blend, _ = blend_client.predict(1.0, api_name="/blend")
     assert np.array_equal(pixels(blend), pixels(refined))  # α = 1: the (refined) everyday code
+
+
+@pytest.mark.parametrize("domain", ["everyday", "futuristic"])
+def test_the_example_cars_encode(blend_client, domain):
+    examples = sorted(EXAMPLES_DIR.glob(f"{domain}_*.png"))
+    assert len(examples) >= 3
+    reconstructions = [pixels(blend_client.predict(domain, handle_file(str(path)), 0, api_name="/blend_encode"))
+                       for path in examples]
+    assert all(r.shape == (DISPLAY, DISPLAY, 3) for r in reconstructions)
+    assert not np.array_equal(reconstructions[0], reconstructions[1])  # each car its own code
 
 
 def test_blend_before_any_car_is_picked(blend_client):

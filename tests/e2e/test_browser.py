@@ -117,11 +117,19 @@ def test_brush_a_region_and_regenerate_it(page, region_url):
 
 def test_blend_two_cars_and_show_the_strip(page, blend_url):
     """The blend tab (alone, on tiny random models): both cars and their blend appear on load, a new
-    everyday seed re-blends, the strip shows its 8 frames."""
+    everyday seed re-blends, a picked example car is encoded and re-blends, the strip shows its 8
+    frames."""
     page.goto(blend_url)
     wait_for_images(page, "#blend-result", 1)
     page.locator("#blend-everyday-sample").click()
     wait_for_images(page, "#blend-result", 1)
+    before = page.locator("#blend-result img").get_attribute("src")
+    page.locator(".gallery-item").first.click()  # the everyday column's first example
+    page.wait_for_timeout(1000)
+    page.locator("#blend-everyday-encode").click()
+    page.wait_for_function(f"""() => {{ const img = document.querySelector('#blend-result img');
+        return img && img.complete && img.naturalWidth > 0 && img.getAttribute('src') !== {before!r}; }}""",
+                           timeout=60_000)
     page.get_by_role("button", name="Show the strip (α from 1 to 0)").click()
     wait_for_images(page, "#blend-strip", 8)
     assert "the usual gap between training cars" in page.locator("#blend-novelty").inner_text()
