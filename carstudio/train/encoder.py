@@ -1,12 +1,17 @@
 """Train a ResNet-18 encoder that maps a generator's images back to their latent codes.
 
-Pairs (G(z), z) come from a frozen SN-GAN generator, fresh every step (no dataset); the loss is
+Pairs (G(z), z) come from frozen SN-GAN generators, fresh every step (no dataset); the loss is
 the latent MSE ||E(G(z)) - z||^2 plus, optionally (--image-weight), the image reconstruction
 MSE ||G(E(G(z))) - G(z)||^2. `refine_latent` then improves one image's code by a few steps of
 gradient descent on its reconstruction error.
 
-    python -m carstudio.train.encoder --generator weights/sngan-everyday-64 --out runs/encoder-64 \\
-        --export weights/encoder-sngan-64
+Several --generator folders share one latent space when they are a GAN and its fine-tuned copies
+(FreezeD keeps z's meaning): each batch is split evenly between them, so the encoder sees every
+domain's images and maps a car of either domain to the z that drew it. The blend tab's encoder
+learns from the everyday and the futuristic generator:
+
+    python -m carstudio.train.encoder --generator weights/sngan-futuristic-64 weights/sngan-everyday-64 \\
+        --out runs/encoder-64 --width 24 --export weights/encoder-futuristic-64
     ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes 2 --num_machines 1 \\
         --mixed_precision no --dynamo_backend no -m carstudio.train.encoder --generator ... --out ...
 
@@ -49,7 +54,7 @@ class EncoderTrainOptions:
 
 @dataclass
 class RunConfig:
-    generator: Path
+    generators: list[Path]
     out: Path
     export: Path | None = None
     threads: int = 1
@@ -70,25 +75,34 @@ def freeze(generator: torch.nn.Module) -> torch.nn.Module:
     return generator.requires_grad_(False).eval()
 
 
-def encoder_loss(encoder, generator, z: torch.Tensor, image_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
+def as_list(generators) -> list:
+    return list(generators) if isinstance(generators, (list, tuple)) else [generators]
+
+
+def encoder_loss(encoder, generators, z: torch.Tensor, image_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
+    """`generators`: one G or a list sharing z; the batch z is split evenly between them."""
+    generators = as_list(generators)
+    chunks = z.chunk(len(generators))
     with torch.no_grad():
-        images = generator(z)
+        images = torch.cat([g(c) for g, c in zip(generators, chunks)])
     z_hat = encoder(images)
     latent = F.mse_loss(z_hat, z)
     loss, parts = latent, {"latent_mse": latent.item()}
     if image_weight > 0:
-        image = F.mse_loss(generator(z_hat), images)
+        redrawn = torch.cat([g(c) for g, c in zip(generators, z_hat.split([len(c) for c in chunks]))])
+        image = F.mse_loss(redrawn, images)
         loss = loss + image_weight * image
         parts["image_mse"] = image.item()
     return loss, parts
 
 
-def train_step(encoder, generator, optimizer, o: EncoderTrainOptions, rng: torch.Generator,
+def train_step(encoder, generators, optimizer, o: EncoderTrainOptions, rng: torch.Generator,
                backward=None) -> dict[str, float]:
-    """One optimizer step on a fresh batch of (G(z), z); `backward` defaults to loss.backward."""
+    """One optimizer step on a fresh batch of (G(z), z) from one G or a list sharing z;
+    `backward` defaults to loss.backward."""
     param = next(encoder.parameters())
-    z = torch.randn(o.batch_size, generator.config.z_dim, generator=rng).to(param)
-    loss, parts = encoder_loss(encoder, generator, z, o.image_weight)
+    z = torch.randn(o.batch_size, as_list(generators)[0].config.z_dim, generator=rng).to(param)
+    loss, parts = encoder_loss(encoder, generators, z, o.image_weight)
     optimizer.zero_grad(set_to_none=True)
     (backward or torch.Tensor.backward)(loss)
     optimizer.step()
@@ -98,9 +112,14 @@ def train_step(encoder, generator, optimizer, o: EncoderTrainOptions, rng: torch
 # --- run -------------------------------------------------------------------------------------
 def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
     accelerator, say = runs.start_run(run, o, log, seedable_sampler=False)
-    generator = freeze(SNGANGenerator.from_pretrained(run.generator)).to(accelerator.device)
+    generators = [freeze(SNGANGenerator.from_pretrained(p)).to(accelerator.device) for p in run.generators]
+    shapes = {(g.config.z_dim, g.config.resolution) for g in generators}
+    if len(shapes) > 1:
+        raise ValueError(f"the generators must share z_dim and resolution, got {sorted(shapes)}")
+    if o.batch_size < len(generators):
+        raise ValueError(f"--batch-size {o.batch_size} cannot be split between {len(generators)} generators")
     torch.manual_seed(o.seed)
-    encoder = build_encoder(generator, o).to(memory_format=torch.channels_last)
+    encoder = build_encoder(generators[0], o).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=o.lr, weight_decay=o.weight_decay)
     encoder, optimizer = accelerator.prepare(encoder, optimizer)
     state = runs.resume(accelerator, run.out, TrainState(), say)
@@ -108,7 +127,7 @@ def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
     while state.step < o.steps:
         tick = time.perf_counter()
         rng = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
-        state.last = train_step(encoder, generator, optimizer, o, rng, accelerator.backward)
+        state.last = train_step(encoder, generators, optimizer, o, rng, accelerator.backward)
         state.step += 1
         state.seconds += time.perf_counter() - tick
         if state.step % o.log_every == 0:
@@ -126,16 +145,20 @@ def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print)
     encoder.save_pretrained(run.export, safe_serialization=True)
     params = sum(p.numel() for p in encoder.parameters())
     write_model_card(run.export, "\n".join([
-        f"# {run.export.name}: ResNet-18 encoder for `{run.generator.as_posix()}`",
+        f"# {run.export.name}: ResNet-18 encoder for "
+        + " and ".join(f"`{p.as_posix()}`" for p in run.generators),
         "",
         f"ResNet-18 (width {o.width}, {params / 1e6:.2f} M parameters): image in [-1, 1] -> latent code "
-        f"(z {encoder.config.z_dim}) of the generator above.",
+        f"(z {encoder.config.z_dim}) of the generator" + ("s above (one latent space)." if len(run.generators) > 1
+                                                         else " above."),
         "",
         "## Training",
         "```",
         run.command or "python -m carstudio.train.encoder ...",
         "```",
-        f"{state.step} steps of batch {o.batch_size} per process on fresh (G(z), z) pairs; latent MSE"
+        f"{state.step} steps of batch {o.batch_size} per process on fresh (G(z), z) pairs"
+        + (f", the batch split evenly between the {len(run.generators)} generators" if len(run.generators) > 1 else "")
+        + "; latent MSE"
         + (f" + {o.image_weight} x image MSE" if o.image_weight > 0 else "")
         + f"; AdamW lr {o.lr}. Last losses: {state.last}. Time on this machine: {state.seconds / 60:.0f} min.",
     ]))
@@ -146,7 +169,8 @@ def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print)
 # --- command line ----------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, EncoderTrainOptions]:
     parser = runs.trainer_parser(__doc__)
-    parser.add_argument("--generator", type=Path, required=True, help="a saved SNGANGenerator folder (kept frozen)")
+    parser.add_argument("--generator", type=Path, nargs="+", required=True,
+                        help="saved SNGANGenerator folders sharing one latent space (kept frozen)")
     runs.add_out_argument(parser)
     parser.add_argument("--export", type=Path, help="write the encoder and its card here at the end")
     args, options = runs.parse_trainer_args(parser, argv, EncoderTrainOptions)

@@ -81,14 +81,30 @@ def test_encoder_training_resume_and_export(tmp_path, capsys, restore_torch_thre
 
     torch.manual_seed(0)
     SNGANGenerator(z_dim=8, resolution=32, widths=(16, 8, 8, 4)).save_pretrained(tmp_path / "g")
+    SNGANGenerator(z_dim=8, resolution=32, widths=(16, 8, 8, 4)).save_pretrained(tmp_path / "g2")
     run, export = tmp_path / "enc", tmp_path / "weights" / "encoder-tiny"
-    args = ["--generator", str(tmp_path / "g"), "--out", str(run), "--export", str(export), "--width", "4",
+    args = ["--generator", str(tmp_path / "g"), str(tmp_path / "g2"), "--out", str(run), "--export", str(export), "--width", "4",
             "--steps", "2", "--batch-size", "4", "--image-weight", "0.5", "--checkpoint-every", "1",
             "--log-every", "1"]
     train_encoder(args)
     assert "image_mse" in capsys.readouterr().out
+    assert "split evenly between the 2 generators" in (export / "README.md").read_text()
     assert ResNet18Encoder.from_pretrained(export)(torch.zeros(1, 3, 32, 32)).shape == (1, 8)
     shutil.rmtree(run / "checkpoints" / "step_0000002")
     train_encoder(args)
     assert "resumed from" in capsys.readouterr().out
     assert json.loads((run / "options.json").read_text())["options"]["image_weight"] == 0.5
+
+
+def test_encoder_with_two_processes_through_accelerate_launch(tmp_path):
+    torch.manual_seed(0)
+    for name in ("g", "g2"):
+        SNGANGenerator(z_dim=8, resolution=32, widths=(16, 8, 8, 4)).save_pretrained(tmp_path / name)
+    run = tmp_path / "enc"
+    result = launch_two_processes("carstudio.train.encoder",
+                                  ["--generator", str(tmp_path / "g"), str(tmp_path / "g2"), "--out", str(run),
+                                   "--width", "4", "--steps", "1", "--batch-size", "4", "--checkpoint-every", "1",
+                                   "--log-every", "1", "--threads", "1"])
+    assert_two_process_checkpoint(run, 1)
+    assert "step 1/1" in result.stdout and "latent_mse" in result.stdout
+    assert (run / "encoder" / "config.json").is_file()
