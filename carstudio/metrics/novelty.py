@@ -8,7 +8,7 @@ measured. Why not the blend encoder's z space, which would need no extra model:
 - the number should judge the picture, not the model that made it: the encoder and the
   fine-tuned generator are the models under test, and a z distance says how far apart two codes
   are, not two cars (different codes can draw near-identical cars and vice versa);
-- the encoder was trained on the generator's own images only, so its codes of real training
+- the encoder was trained on the generators' own images only, so its codes of real training
   renders lie off its training distribution, and a blend's code w = a x + (1 - a) y is shorter
   than its ends (averaging Gaussian codes), which would bias any z distance;
 - the segmenter was trained on renders of both domains and its features describe the car's parts
@@ -22,7 +22,7 @@ training image, and the file names. A distance d reads as d / (median of those n
 gaps): "1.3x the usual gap between training cars"; below 1 the car is closer to a training image
 than training images usually are to each other.
 
-    python -m carstudio.metrics.novelty --data data/sngan64_side data/sngan64_3q \\
+    python -m carstudio.metrics.novelty --data data/sngan64_side \\
         data/sngan64_futuristic_side --out weights/novelty-blend-64
 """
 
