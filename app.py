@@ -9,7 +9,7 @@ from spaces.common import configure_app, launch_kwargs
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 
 from carstudio.hub import ModelUnavailable  # noqa: E402
-from spaces import layout, roigan, singan, sketch  # noqa: E402
+from spaces import blend, layout, roigan, singan, sketch  # noqa: E402
 
 # (tab title, create_demo) in the order shown; a tab appears only when its method is trained.
 TABS = [
@@ -17,6 +17,7 @@ TABS = [
     ("Sketch to car (SSGAN)", sketch.create_demo),
     ("Layout to car (StyleGAN + SPADE)", layout.create_demo),
     ("Region edit (RoI-GAN)", roigan.create_demo),
+    ("Futuristic blend (SN-GAN + FreezeD)", blend.create_demo),
 ]
 
 INTRO = """# CarStudio
