@@ -152,6 +152,10 @@ def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print)
         f"(z {encoder.config.z_dim}) of the generator" + ("s above (one latent space)." if len(run.generators) > 1
                                                          else " above."),
         "",
+        "## Training data and licences",
+        "No renders: every training image is drawn by the generator(s) above, so the data and licences are "
+        "theirs (see their model cards).",
+        "",
         "## Training",
         "```",
         run.command or "python -m carstudio.train.encoder ...",

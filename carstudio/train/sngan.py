@@ -17,6 +17,7 @@ folder that --init-from reads. --export writes the EMA generator with a model ca
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -28,13 +29,14 @@ from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from carstudio.augment import diff_augment, parse_policy
+from carstudio.data.cars import FAL, GPL
 from carstudio.data.datasets import RenderDataset
 from carstudio.hub import write_model_card
 from carstudio.imaging import tensor_to_pil
 from carstudio.losses.adversarial import LeCamEMA, d_hinge, g_hinge, lecam_reg
 from carstudio.models.sngan import SNGANDiscriminator, SNGANGenerator, freeze_lowest_blocks
 from carstudio.train import runs
-from carstudio.train.segmenter import _to_uint8
+from carstudio.train.segmenter import _to_uint8, data_summary, licence_table
 
 MODELS = "models"
 SAMPLES = "samples"
@@ -192,22 +194,36 @@ def save_sample_grid(generator: SNGANGenerator, z: torch.Tensor, path: Path) -> 
     return path
 
 
+def pretraining_data(init_from: Path | None) -> list[Path]:
+    """The render folders the run `init_from` trained on (its options.json), for the card."""
+    options = None if init_from is None else init_from / "options.json"
+    if options is None or not options.is_file():
+        return []
+    return [Path(p) for p in json.loads(options.read_text()).get("data", [])]
+
+
 def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -> Path:
     """The EMA generator (safetensors) with a model card, ready for `load_pretrained`."""
     ema = SNGANGenerator.from_pretrained(run.out / MODELS / "generator_ema")
     run.export.mkdir(parents=True, exist_ok=True)
     ema.save_pretrained(run.export, safe_serialization=True)
     params = sum(p.numel() for p in ema.parameters())
+    data_lines, cars = data_summary(list(run.data) + pretraining_data(run.init_from))
     body = "\n".join([
         f"# {run.export.name}: SN-GAN generator ({o.resolution} px)",
         "",
         f"EMA weights of a ResNet SN-GAN generator (z {o.z_dim}, widths {list(o.g_widths)}, {params / 1e6:.2f} M "
         "parameters): z ~ N(0, I) -> car image in [-1, 1].",
         "",
-        "## Training data",
-        *[f"- `{p.as_posix()}`" for p in run.data],
-        "" if run.init_from is None else f"Fine-tuned from `{run.init_from.as_posix()}` with FreezeD "
-        f"(lowest {o.freeze_d} discriminator blocks frozen).",
+        "## Training data and licences",
+        "Renders made with `python -m carstudio.data render` from TORCS and Trigger Rally car models (Debian "
+        "packages torcs-data and trigger-rally-data); the model is a derived work under the cars' licences "
+        f"({FAL} or {GPL}):",
+        *data_lines,
+        "" if run.init_from is None else f"\nFine-tuned from `{run.init_from.as_posix()}` (trained on the folders "
+        f"after the first) with FreezeD (lowest {o.freeze_d} discriminator blocks frozen).",
+        "",
+        *licence_table(cars, []),
         "",
         "## Training",
         "```",
