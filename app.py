@@ -17,7 +17,7 @@ TABS = [
     ("Sketch to car (SSGAN)", sketch.create_demo),
     ("Layout to car (StyleGAN + SPADE)", layout.create_demo),
     ("Region edit (RoI-GAN)", roigan.create_demo),
-    ("Futuristic blend (SN-GAN + FreezeD)", blend.create_demo),
+    ("Futuristic blend (SN-GAN)", blend.create_demo),
 ]
 
 INTRO = """# CarStudio

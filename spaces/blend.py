@@ -1,5 +1,5 @@
 """Futuristic blend tab (seed 001): the codes of an everyday car and a futuristic car are averaged,
-w = α·x + (1 − α)·y, and decoded by the SN-GAN fine-tuned on concept cars (FreezeD).
+w = α·x + (1 − α)·y, and decoded by the SN-GAN fine-tuned on concept cars (whole D; FreezeD is an option).
 
 How the codes travel between events: in one gr.State per session, {"everyday": [z...],
 "futuristic": [z...]}, written by sample/encode and read by blend/strip. API callers need no code
@@ -113,7 +113,8 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
 
     with gr.Blocks() as demo:
         gr.Markdown(
-            "### Futuristic blend (SN-GAN + FreezeD + ResNet-18 encoder)\nPick an everyday car and a futuristic car: "
+            "### Futuristic blend (SN-GAN fine-tuned on concept cars + ResNet-18 encoder)\n"
+            "Pick an everyday car and a futuristic car: "
             "sample each by seed, or upload a picture and encode it. The encoder finds the car's latent code and "
             "the reconstruction shows what the GAN makes of that code. The two codes are averaged, "
             "w = α·x + (1 − α)·y (x: the everyday car, y: the futuristic car), and drawn by the GAN fine-tuned on "

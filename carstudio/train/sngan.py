@@ -221,7 +221,8 @@ def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -
         f"({FAL} or {GPL}):",
         *data_lines,
         "" if run.init_from is None else f"\nFine-tuned from `{run.init_from.as_posix()}` (trained on the folders "
-        f"after the first) with FreezeD (lowest {o.freeze_d} discriminator blocks frozen).",
+        "after the first) " + (f"with FreezeD (lowest {o.freeze_d} discriminator blocks frozen)." if o.freeze_d
+                               else "with every discriminator block trained (no FreezeD)."),
         "",
         *licence_table(cars, []),
         "",
