@@ -13,33 +13,30 @@ machine: anything else on the two cores lowers every row.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-SHIPPED = ["--d-widths", "32", "64", "128", "256", "256", "--batch-size", "32", "--d-steps", "2",
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from benchmarks.startup import REPO, free_port  # noqa: E402
+from benchmarks.timing import write_report  # noqa: E402
+from carstudio.train import runs  # noqa: E402
+from carstudio.train.sngan import TrainState  # noqa: E402
+
+D_STEPS = 2
+SHIPPED = ["--d-widths", "32", "64", "128", "256", "256", "--batch-size", "32", "--d-steps", str(D_STEPS),
            "--g-lr", "2e-4", "--d-lr", "2e-4", "--beta1", "0", "--beta2", "0.9", "--lecam-weight", "0.01"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rate(run: Path, half: int, steps: int, d_steps: int) -> dict:
+def rate(run: Path, half: int, steps: int) -> dict:
     """Images through D per second and G steps per second between two checkpoints."""
-    states = [json.loads((run / "checkpoints" / f"step_{s:07d}" / "trainer_state.json").read_text())
-              for s in (half, steps)]
-    seconds = states[1]["seconds"] - states[0]["seconds"]
-    images = states[1]["images_seen"] - states[0]["images_seen"]
+    first, last = (runs.read_train_state(run / "checkpoints" / f"step_{s:07d}", TrainState) for s in (half, steps))
+    seconds = last.seconds - first.seconds
+    images = last.images_seen - first.images_seen
     return {"images_per_s": round(images / seconds, 1), "g_steps_per_s": round((steps - half) / seconds, 3),
-            "real_images_per_g_step": images // (steps - half), "d_steps_per_g_step": d_steps}
+            "real_images_per_g_step": images // (steps - half), "d_steps_per_g_step": D_STEPS}
 
 
 def train(data: Path, run: Path, steps: int, threads: int, processes: int) -> None:
@@ -51,9 +48,7 @@ def train(data: Path, run: Path, steps: int, threads: int, processes: int) -> No
         command = [sys.executable, "-m", "carstudio.train.sngan", *args]
     else:
         env["ACCELERATE_USE_CPU"] = "true"
-        command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes",
-                   str(processes), "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-                   "--main_process_port", str(free_port()), "-m", "carstudio.train.sngan", *args]
+        command = runs.accelerate_cpu_command("carstudio.train.sngan", args, processes, free_port())
     subprocess.run(command, env=env, check=True, capture_output=True, text=True, cwd=REPO)
 
 
@@ -71,11 +66,10 @@ def main() -> None:
               "cpu_count": os.cpu_count(), "rows": {}}
     for name, (threads, processes) in settings.items():
         with tempfile.TemporaryDirectory() as tmp:
-            train(args.data, Path(tmp) / "run", args.steps, threads, processes)
-            report["rows"][name] = rate(Path(tmp) / "run", args.steps // 2, args.steps, 2)
+            train(args.data.resolve(), Path(tmp) / "run", args.steps, threads, processes)
+            report["rows"][name] = rate(Path(tmp) / "run", args.steps // 2, args.steps)
         print(f"{name}: {report['rows'][name]}", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

@@ -131,6 +131,15 @@ def command_line(module: str, argv: list[str] | None) -> str:
     return f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)
 
 
+def accelerate_cpu_command(module: str, args: list[str], num_processes: int, port: int) -> list[str]:
+    """`python -m module args` as `num_processes` data-parallel CPU processes: needs the
+    environment ACCELERATE_USE_CPU=true (`accelerate launch --cpu --num_processes N` silently
+    runs one process)."""
+    return [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", str(num_processes),
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "--main_process_port", str(port), "-m", module, *args]
+
+
 def print_now(msg: str) -> None:
     """The trainers' log on the command line: flushed, so that it shows in a redirected log file at once."""
     print(msg, flush=True)

@@ -17,7 +17,6 @@ folder that --init-from reads. --export writes the EMA generator with a model ca
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
@@ -196,10 +195,9 @@ def save_sample_grid(generator: SNGANGenerator, z: torch.Tensor, path: Path) -> 
 
 def pretraining_data(init_from: Path | None) -> list[Path]:
     """The render folders the run `init_from` trained on (its options.json), for the card."""
-    options = None if init_from is None else init_from / "options.json"
-    if options is None or not options.is_file():
+    if init_from is None or not (init_from / "options.json").is_file():
         return []
-    return [Path(p) for p in json.loads(options.read_text()).get("data", [])]
+    return [Path(p) for p in runs.read_run(init_from, SNGANTrainOptions)[0]["data"]]
 
 
 def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -> Path:

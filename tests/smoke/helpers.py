@@ -9,7 +9,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from PIL import Image, ImageDraw
 from safetensors.torch import load_file
 
 from carstudio.data.parts import BACKGROUND, BODY, GLASS, PART_COLORS, WHEEL
+from carstudio.train.runs import accelerate_cpu_command
 
 SIZE = 32
 REPO = Path(__file__).resolve().parents[2]
@@ -67,9 +67,7 @@ def launch_two_processes(module: str, args: list[str], timeout: int = 180) -> su
     """`python -m module args` as two data-parallel CPU processes through `accelerate launch`;
     the test fails unless it exits 0."""
     env = {**os.environ, "ACCELERATE_USE_CPU": "true", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-               "--main_process_port", str(free_port()), "-m", module, *args]
+    command = accelerate_cpu_command(module, args, 2, free_port())
     result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
