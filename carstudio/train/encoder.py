@@ -75,13 +75,9 @@ def freeze(generator: torch.nn.Module) -> torch.nn.Module:
     return generator.requires_grad_(False).eval()
 
 
-def as_list(generators) -> list:
-    return list(generators) if isinstance(generators, (list, tuple)) else [generators]
-
-
-def encoder_loss(encoder, generators, z: torch.Tensor, image_weight: float) -> tuple[torch.Tensor, dict[str, float]]:
-    """`generators`: one G or a list sharing z; the batch z is split evenly between them."""
-    generators = as_list(generators)
+def encoder_loss(encoder, generators: list[SNGANGenerator], z: torch.Tensor, image_weight: float
+                 ) -> tuple[torch.Tensor, dict[str, float]]:
+    """`generators` share z; the batch z is split evenly between them."""
     chunks = z.chunk(len(generators))
     with torch.no_grad():
         images = torch.cat([g(c) for g, c in zip(generators, chunks)])
@@ -96,12 +92,12 @@ def encoder_loss(encoder, generators, z: torch.Tensor, image_weight: float) -> t
     return loss, parts
 
 
-def train_step(encoder, generators, optimizer, o: EncoderTrainOptions, rng: torch.Generator,
+def train_step(encoder, generators: list[SNGANGenerator], optimizer, o: EncoderTrainOptions, rng: torch.Generator,
                backward=None) -> dict[str, float]:
-    """One optimizer step on a fresh batch of (G(z), z) from one G or a list sharing z;
-    `backward` defaults to loss.backward."""
+    """One optimizer step on a fresh batch of (G(z), z) from generators sharing z; `backward`
+    defaults to loss.backward."""
     param = next(encoder.parameters())
-    z = torch.randn(o.batch_size, as_list(generators)[0].config.z_dim, generator=rng).to(param)
+    z = torch.randn(o.batch_size, generators[0].config.z_dim, generator=rng).to(param)
     loss, parts = encoder_loss(encoder, generators, z, o.image_weight)
     optimizer.zero_grad(set_to_none=True)
     (backward or torch.Tensor.backward)(loss)

@@ -152,7 +152,7 @@ def test_encoder_round_trip_on_tiny_generator():
     start = latent_error()
     rng = torch.Generator().manual_seed(0)
     for _ in range(30):
-        train_step(e, g, optimizer, o, rng)
+        train_step(e, [g], optimizer, o, rng)
     assert latent_error() < 0.7 * start
     # refinement lowers the reconstruction error and leaves both networks unchanged
     images = g(z[:4])
