@@ -4,6 +4,8 @@
         --out runs/singan-table [--rows defaults sinkhorn ...]
     python -m carstudio.evaluate.singan_table evaluate --out runs/singan-table \
         --painting docs/img/singan_table_painting.png
+    python -m carstudio.evaluate.singan_table compare --models paper=runs/singan-paper-128/car1-trb1_side_250x150 \
+        fast=runs/singan-fast-128/car1-trb1_side_250x150 --paintings docs/img/singan_table_painting.png
 
 Every row trains the same image with the same reduced budget (BUDGET: stated in the output),
 changing one option as the seed did. For each row and each injection scale, SAMPLES outputs of
@@ -56,30 +58,44 @@ def train_rows(image: Path, out: Path, rows: list[str]) -> None:
 
 
 @torch.inference_mode()
+def score_model(model_dir: Path, painting: Image.Image, extractor) -> dict:
+    """Paint-to-image of one trained model at every injection scale (SAMPLES outputs each);
+    the best scale by M, the per-scale scores and the training time from its summary."""
+    pipe = SinGANPipeline.from_pretrained(model_dir)
+    reference = pipe.reference_image()
+    paint = pipe.prepare_painting(painting, False)
+    summary = json.loads((model_dir.parent / "summary.json").read_text())
+    per_scale = []
+    for scale in range(1, pipe.num_scales):
+        outputs = pipe(SAMPLES, seed=0, painting=painting, inject_scale=scale)
+        scores = [score_paint_to_image(o, reference, paint, extractor) for o in outputs]
+        per_scale.append({"scale": scale, "s_train": float(np.mean([s.s_train for s in scores])),
+                          "s_paint": float(np.mean([s.s_paint for s in scores])),
+                          "m": float(np.mean([s.m for s in scores]))})
+    best = min(per_scale, key=lambda r: r["m"])
+    return {"best_scale": best["scale"], "num_scales": pipe.num_scales, "s_train": best["s_train"],
+            "s_paint": best["s_paint"], "m": best["m"], "train_minutes": summary["seconds"] / 60,
+            "features": scores[0].features, "per_scale": per_scale,
+            "seconds_per_iteration": [s["seconds"] / s["iterations"] for s in summary["scales"]]}
+
+
 def evaluate_rows(out: Path, painting: Image.Image, rows: list[str]) -> list[dict]:
     extractor = default_extractor()
     results = []
     for row in rows:
         model_dirs = sorted((out / row).glob("*/model"))
-        if not model_dirs:
-            continue
-        pipe = SinGANPipeline.from_pretrained(model_dirs[0])
-        reference = pipe.reference_image()
-        summary = json.loads((model_dirs[0].parent / "summary.json").read_text())
-        per_scale = []
-        for scale in range(1, pipe.num_scales):
-            outputs = pipe(SAMPLES, seed=0, painting=painting, inject_scale=scale)
-            scores = [score_paint_to_image(o, reference, pipe.prepare_painting(painting, False), extractor)
-                      for o in outputs]
-            per_scale.append({"scale": scale, "s_train": float(np.mean([s.s_train for s in scores])),
-                              "s_paint": float(np.mean([s.s_paint for s in scores])),
-                              "m": float(np.mean([s.m for s in scores]))})
-        best = min(per_scale, key=lambda r: r["m"])
-        results.append({"row": row, "best_scale": best["scale"], "num_scales": pipe.num_scales,
-                        "s_train": best["s_train"], "s_paint": best["s_paint"], "m": best["m"],
-                        "train_minutes": summary["seconds"] / 60, "features": scores[0].features,
-                        "per_scale": per_scale})
+        if model_dirs:
+            results.append({"row": row, **score_model(model_dirs[0], painting, extractor)})
     return results
+
+
+def compare_models(models: dict[str, Path], paintings: dict[str, Image.Image]) -> list[dict]:
+    """Every (model, painting) pair scored as a table row; for set-ups trained apart from the
+    table, such as the paper defaults vs the fast preset on the same image."""
+    extractor = default_extractor()
+    return [{"row": f"{name} / {painting_name}", "model": name, "painting": painting_name,
+             **score_model(model_dir, painting, extractor)}
+            for name, model_dir in models.items() for painting_name, painting in paintings.items()]
 
 
 def markdown_table(results: list[dict]) -> str:
@@ -103,16 +119,36 @@ def main(argv=None) -> None:
     evaluate.add_argument("--out", type=Path, required=True)
     evaluate.add_argument("--painting", type=Path, required=True)
     evaluate.add_argument("--rows", nargs="+", choices=sorted(ROWS), default=list(ROWS))
+    compare = sub.add_parser("compare", help="score trained runs given as NAME=RUN_IMAGE_FOLDER")
+    compare.add_argument("--models", nargs="+", required=True, metavar="NAME=FOLDER",
+                         help="a run's per-image folder (holding model/ and summary.json)")
+    compare.add_argument("--paintings", nargs="+", type=Path, required=True)
+    compare.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args(argv)
     if args.command == "train":
         torch.set_num_threads(args.threads)
         train_rows(args.image, args.out, args.rows)
         return
-    results = evaluate_rows(args.out, Image.open(args.painting).convert("RGB"), args.rows)
-    (args.out / "table.json").write_text(json.dumps({"budget": BUDGET, "samples": SAMPLES, "rows": results}, indent=1))
-    print(f"Budget for every row: {BUDGET}, {SAMPLES} samples per injection scale; SIFID on "
-          f"{results[0]['features'] if results else '?'}\n")
+    if args.command == "compare":
+        models = dict(parse_named_folder(item) for item in args.models)
+        paintings = {p.stem: Image.open(p).convert("RGB") for p in args.paintings}
+        results = compare_models(models, paintings)
+        if args.json:
+            args.json.write_text(json.dumps({"samples": SAMPLES, "rows": results}, indent=1))
+    else:
+        results = evaluate_rows(args.out, Image.open(args.painting).convert("RGB"), args.rows)
+        (args.out / "table.json").write_text(json.dumps({"budget": BUDGET, "samples": SAMPLES, "rows": results},
+                                                        indent=1))
+        print(f"Budget for every row: {BUDGET}")
+    print(f"{SAMPLES} samples per injection scale; SIFID on {results[0]['features'] if results else '?'}\n")
     print(markdown_table(results))
+
+
+def parse_named_folder(item: str) -> tuple[str, Path]:
+    name, sep, folder = item.partition("=")
+    if not sep or not name:
+        raise SystemExit(f"expected NAME=FOLDER, got {item!r}")
+    return name, Path(folder) / "model"
 
 
 if __name__ == "__main__":
