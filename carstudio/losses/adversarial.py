@@ -17,12 +17,18 @@ def g_wasserstein(fake_scores: torch.Tensor) -> torch.Tensor:
     return -fake_scores.mean()
 
 
-def d_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
-    return torch.relu(1.0 - real_scores).mean() + torch.relu(1.0 + fake_scores).mean()
+def score_mean(values: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over every score, or (weights: (N, S), each row summing to 1) the weighted mean of each
+    sample's S scores averaged over the batch."""
+    return values.mean() if weights is None else (values * weights).sum(1).mean()
 
 
-def g_hinge(fake_scores: torch.Tensor) -> torch.Tensor:
-    return -fake_scores.mean()
+def d_hinge(real_scores: torch.Tensor, fake_scores: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    return score_mean(torch.relu(1.0 - real_scores), weights) + score_mean(torch.relu(1.0 + fake_scores), weights)
+
+
+def g_hinge(fake_scores: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    return -score_mean(fake_scores, weights)
 
 
 def gradient_penalty(

@@ -47,12 +47,14 @@ out/{generator,discriminator,q_head}/ and, with --export, G with a model card.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -73,6 +75,7 @@ from carstudio.train.ssgan import load_segmenter
 
 GENERATOR, DISCRIMINATOR, Q_HEAD = "generator", "discriminator", "q_head"
 GP_REGIONS = ("outside", "inside")
+SCORE_WEIGHTINGS = ("uniform", "roi")
 
 
 @dataclass
@@ -107,6 +110,9 @@ class RoIGANHyperparameters:
     lambda_zero: float = 1e-4
     gp_region: str = "outside"  # outside: weight 1 - RoI (eq. 3.10) | inside: weight RoI (the text)
     info_in_d: bool = False  # also train D_main with lambda_info * (-L_I), as InfoGAN shares D's body (not eq. 3.19)
+    # uniform: the hinge averages the global and every patch score (the thesis) | roi: patches weighted by
+    # their RoI coverage (not the thesis): outside the region x_c = x_r, those patches carry no signal
+    score_weighting: str = "uniform"
     vgg_weights: str = ""  # VGG16 state dict file; '' -> the segmenter fallback
     perceptual_segmenter: str = "segmenter-128"  # folder or weights name; '' (and no VGG) -> pixel L1
     # optimisation (section 3.8)
@@ -133,6 +139,8 @@ def check_options(o: RoIGANTrainOptions) -> None:
         raise ValueError(f"--roi-types must name some of {ROI_TYPES}, got {list(o.roi_types)}")
     if o.gp_region not in GP_REGIONS:
         raise ValueError(f"--gp-region must be one of {GP_REGIONS}, got {o.gp_region!r}")
+    if o.score_weighting not in SCORE_WEIGHTINGS:
+        raise ValueError(f"--score-weighting must be one of {SCORE_WEIGHTINGS}, got {o.score_weighting!r}")
 
 
 def build_generator(o: RoIGANTrainOptions) -> RoIGANGenerator:
@@ -188,6 +196,19 @@ def gp_weight(masks: torch.Tensor, o: RoIGANTrainOptions) -> torch.Tensor:
     return 1 - masks if o.gp_region == "outside" else masks
 
 
+def score_weights(masks: torch.Tensor, num_scores: int, o: RoIGANTrainOptions) -> torch.Tensor | None:
+    """None (plain mean) or, for --score-weighting roi, (N, 1 + P) weights summing to 1 per sample: the
+    global score 1, each of the P patch scores the fraction of its cell inside the RoI."""
+    if o.score_weighting == "uniform":
+        return None
+    side = math.isqrt(num_scores - 1)  # square images: a side x side grid of patch scores
+    if side * side != num_scores - 1:
+        raise ValueError(f"expected 1 global + a square grid of patch scores, got {num_scores} scores")
+    coverage = F.adaptive_avg_pool2d(masks, side).flatten(1)
+    weights = torch.cat([coverage.new_ones(coverage.shape[0], 1), coverage], 1)
+    return weights / weights.sum(1, keepdim=True)
+
+
 # --- one iteration ---------------------------------------------------------------------------
 def d_step(accelerator, d, q, opt_d, batch: Batch, completed: torch.Tensor, o: RoIGANTrainOptions,
            rng: torch.Generator) -> dict[str, float]:
@@ -198,7 +219,7 @@ def d_step(accelerator, d, q, opt_d, batch: Batch, completed: torch.Tensor, o: R
     points = interpolates(batch.real, fake, rng)
     scores, features = d(torch.cat([fake, batch.real, points]), batch.masks.repeat(3, 1, 1, 1))
     fake_scores, real_scores, point_scores = scores.split(n)
-    hinge = d_hinge(real_scores, fake_scores)
+    hinge = d_hinge(real_scores, fake_scores, score_weights(batch.masks, scores.shape[1], o))
     gp = weighted_gradient_penalty(point_scores, points, gp_weight(batch.masks, o)) if o.lambda_gp else hinge * 0
     zero = zero_centering(real_scores)
     loss = hinge + o.lambda_gp * gp + o.lambda_zero * zero
@@ -217,7 +238,7 @@ def g_losses(raw_d, q_head, batch: Batch, fake, completed, mu, logvar, perceptua
     n = fake.shape[0]
     scores, features = raw_d(torch.cat([completed, batch.real]), batch.masks.repeat(2, 1, 1, 1))
     fake_features, real_features = [f[:n] for f in features], [f[n:] for f in features]
-    adversarial = g_hinge(scores[:n])
+    adversarial = g_hinge(scores[:n], score_weights(batch.masks, scores.shape[1], o))
     # feature_matching averages over all but the last entry (the scores): times M sums eq. 3.11's layers
     fm = feature_matching([real_features + [scores[n:]]], [fake_features + [scores[:n]]]) * len(features)
     q_mu, q_log_sigma, q_logits = q_head(fake_features[-1])
@@ -306,7 +327,7 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         f"licences ({FAL} or {GPL}):", *data_lines, "", *licence_table(cars, []),
         "", "## Training", "```", run.command, "```",
         f"{state.step} steps of batch {o.batch_size} per process; regions {', '.join(o.roi_types)} (one kind per "
-        f"sample). D: hinge + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
+        f"sample). D: hinge ({'patch scores weighted by RoI coverage' if o.score_weighting == 'roi' else 'mean of the global and patch scores'}) + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
         f"zero-centring{' + InfoGAN (D_main trained on it too)' if o.info_in_d else ''}; G: hinge + {o.lambda_kl} x KL + "
         f"{o.lambda_info} x InfoGAN + {o.lambda_tv} x TV + "
         f"{o.lambda_perceptual} x perceptual ({perceptual_description(o)}) + {o.lambda_fm} x feature matching. "

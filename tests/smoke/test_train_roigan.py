@@ -58,6 +58,7 @@ def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, rest
     assert model.config.num_codes == 2 and model.config.num_categories == 3
     card = (export / "README.md").read_text()
     assert "sha256" in card and "Adam lr G 0.0003 / D 0.0001" in card and "part segmenter" in card
+    assert "hinge (mean of the global and patch scores)" in card
     assert RoIGANDiscriminator.from_pretrained(run / "discriminator").config.widths == [8, 8, 8]
     assert RoIGANQHead.from_pretrained(run / "q_head").config.num_categories == 3
 
@@ -73,14 +74,17 @@ def test_pixel_l1_fallback_and_options(renders, tmp_path, capsys, restore_torch_
     run = tmp_path / "run"
     main(["--data", str(renders), "--out", str(run), "--perceptual-segmenter", "", "--steps", "1",
           "--roi-types", "ellipse", "--gp-region", "inside", "--output-norm", "false", "--info-in-d", "true",
-          *TINY_ARGS])
+          "--score-weighting", "roi", *TINY_ARGS])
     assert "perceptual features 'l1'" in capsys.readouterr().out
     assert RoIGANGenerator.from_pretrained(run / "generator").config.output_norm is False
-    assert json.loads((run / "options.json").read_text())["options"]["info_in_d"] is True
+    options = json.loads((run / "options.json").read_text())["options"]
+    assert options["info_in_d"] is True and options["score_weighting"] == "roi"
     with pytest.raises(ValueError, match="roi-types"):
         main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--roi-types", "circle", *TINY_ARGS])
     with pytest.raises(ValueError, match="gp-region"):
         main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--gp-region", "both", *TINY_ARGS])
+    with pytest.raises(ValueError, match="score-weighting"):
+        main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--score-weighting", "patch", *TINY_ARGS])
 
 
 def test_two_processes_through_accelerate_launch(renders, tmp_path):

@@ -33,6 +33,17 @@ def test_wasserstein_and_hinge_on_known_scores():
     assert g_hinge(fake).item() == pytest.approx(0.25)
 
 
+def test_weighted_hinge_counts_only_weighted_scores():
+    # two samples x two scores; the second score of each sample has weight 0
+    real, fake = torch.tensor([[0.5, -9.0], [2.0, -9.0]]), torch.tensor([[0.0, 9.0], [-3.0, 9.0]])
+    weights = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+    # real: relu(1 - [.5, 2]) = [.5, 0] -> .25; fake: relu(1 + [0, -3]) = [1, 0] -> .5
+    assert d_hinge(real, fake, weights).item() == pytest.approx(0.75)
+    assert g_hinge(fake, weights).item() == pytest.approx(1.5)
+    halves = torch.full((2, 2), 0.5)
+    assert d_hinge(real, fake, halves).item() == pytest.approx(d_hinge(real, fake).item())
+
+
 def test_gradient_penalty_of_a_linear_critic():
     # critic(x) = sum(w * x) has gradient w everywhere: penalty = (||w|| - 1)^2
     w = torch.full((1, 2, 2, 2), 0.5)

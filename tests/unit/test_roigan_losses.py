@@ -73,6 +73,7 @@ def test_weighted_gradient_penalty_of_a_linear_critic():
 
 
 def test_masked_gradient_penalty_with_weight_one_is_wgan_gp():
+    torch.manual_seed(0)
     w = torch.randn(1, 3, 4, 4)
     critic = lambda x: (x * w).flatten(1).sum(1) ** 2  # noqa: E731  (non-linear: depends on the point)
     real, completed = torch.randn(4, 3, 4, 4), torch.randn(4, 3, 4, 4)
@@ -81,10 +82,13 @@ def test_masked_gradient_penalty_with_weight_one_is_wgan_gp():
     assert ours.item() == pytest.approx(plain.item(), rel=1e-5)
     points = interpolates(real, completed, torch.Generator().manual_seed(3))
     assert points.requires_grad and points.shape == real.shape
-    # alpha per sample in [0, 1]: each point lies on the segment between real and completed
-    alpha = ((points - completed) / (real - completed)).flatten(1)
-    assert torch.allclose(alpha, alpha[:, :1].expand_as(alpha), atol=1e-4)
+    # one alpha per sample in [0, 1]: each point lies on the segment between real and completed
+    # (alpha read where real and completed differ most, so the division is well conditioned)
+    gap = (real - completed).flatten(1)
+    widest = gap.abs().argmax(1, keepdim=True)
+    alpha = (points.detach() - completed).flatten(1).gather(1, widest) / gap.gather(1, widest)
     assert ((alpha >= 0) & (alpha <= 1)).all()
+    torch.testing.assert_close(points.detach(), completed + alpha.view(-1, 1, 1, 1) * (real - completed))
 
 
 def test_gradient_penalty_ignores_the_masked_out_pixels():
@@ -134,3 +138,20 @@ def test_vgg16_perceptual_features_from_a_weights_file(tmp_path):
     torch.testing.assert_close(features[0][0], relu1_2)
     with pytest.raises(ValueError, match="vgg_arch"):
         PerceptualFeatures.build(vgg_weights=tmp_path / "vgg16.safetensors", vgg_arch="vgg11")
+
+
+def test_score_weights_follow_the_roi_coverage_of_each_patch():
+    from carstudio.train.roigan import RoIGANTrainOptions, score_weights
+
+    masks = torch.zeros(2, 1, 8, 8)
+    masks[0, :, :4, :4] = 1  # 4 of the 16 patches of a 4x4 grid (2x2 pixels each), fully
+    masks[1, :, :2, :2] = 1  # one patch fully
+    assert score_weights(masks, 17, RoIGANTrainOptions()) is None  # the thesis's plain mean
+    weights = score_weights(masks, 17, RoIGANTrainOptions(score_weighting="roi"))
+    torch.testing.assert_close(weights.sum(1), torch.ones(2))
+    # sample 0: global 1 + four patches of 1 -> each 1/5; sample 1: global 1 + one patch -> 1/2
+    assert weights[0, 0].item() == pytest.approx(0.2) and weights[0, 1:].view(4, 4)[:2, :2].eq(0.2).all()
+    assert weights[0, 1:].sum().item() == pytest.approx(0.8)
+    assert weights[1, 0].item() == pytest.approx(0.5) and weights[1, 1].item() == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="square grid"):
+        score_weights(masks, 12, RoIGANTrainOptions(score_weighting="roi"))
