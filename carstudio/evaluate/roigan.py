@@ -40,7 +40,6 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from carstudio.data.roi import ROI_TYPES, coverage, sample_rois
@@ -49,7 +48,7 @@ from carstudio.metrics.features import load_default_segmenter
 from carstudio.metrics.image import DATA_RANGE, masked_l1
 from carstudio.models.roigan import RoIGANGenerator, complete
 from carstudio.pipelines.roigan import TELEA_RADIUS, RegionEditPipeline
-from carstudio.train.roigan import build_generator, read_options
+from carstudio.train.roigan import build_generator, checkpoint_weights, read_options
 from carstudio.train.sngan import load_images
 
 BATCH = 100
@@ -62,12 +61,11 @@ SWEEP = torch.linspace(-1.0, 1.0, 7)
 def load_generator(spec: str) -> RoIGANGenerator:
     """`PATH` (exported folder or weights name) or `RUN@STEP` (a training checkpoint: the first
     prepared model, model.safetensors, is the generator)."""
-    path, _, step = spec.partition("@")
-    if step:
-        generator = build_generator(read_options(Path(path)))
-        generator.load_state_dict(load_file(Path(path) / "checkpoints" / f"step_{int(step):07d}" / "model.safetensors"))
+    if "@" in spec:
+        generator = build_generator(read_options(Path(spec.partition("@")[0])))
+        generator.load_state_dict(checkpoint_weights(spec)[1][0])
         return generator.eval()
-    return RegionEditPipeline.from_pretrained(path).generator
+    return RegionEditPipeline.from_pretrained(spec).generator
 
 
 def held_out(roots: list[Path], resolution: int, limit: int | None) -> torch.Tensor:

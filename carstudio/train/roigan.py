@@ -56,6 +56,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors.torch import load_file
 from torch.utils.data import DataLoader, TensorDataset
 
 from carstudio.data.cars import FAL, GPL
@@ -130,6 +131,9 @@ class RoIGANTrainOptions(runs.BookkeepingOptions, RoIGANHyperparameters):
 
     sample_count: int = 6
     checkpoint_every: int = 250
+    # RUN@STEP: start G, D and Q from that checkpoint's weights (new optimizers); parameters the
+    # options add or drop (e.g. --output-norm) are reported and left fresh. A resume wins over it.
+    init_from: str = ""
 
 
 # --- building blocks -------------------------------------------------------------------------
@@ -162,6 +166,29 @@ def build_discriminator(o: RoIGANTrainOptions) -> tuple[RoIGANDiscriminator, RoI
 def build_perceptual(o: RoIGANTrainOptions) -> PerceptualFeatures:
     segmenter = load_segmenter(o.perceptual_segmenter) if o.perceptual_segmenter and not o.vgg_weights else None
     return PerceptualFeatures.build(o.vgg_weights or None, segmenter, vgg_arch="vgg16")
+
+
+def checkpoint_weights(spec: str) -> tuple[Path, list[dict[str, torch.Tensor]]]:
+    """`RUN@STEP` -> (that checkpoint's folder, the state dicts of G, D and Q: accelerate saves the
+    prepared models in that order as model, model_1, model_2)."""
+    run, sep, step = spec.partition("@")
+    if not sep or not step.isdigit():
+        raise ValueError(f"expected RUN@STEP, got {spec!r}")
+    folder = Path(run) / runs.CHECKPOINTS / f"step_{int(step):07d}"
+    files = [folder / name for name in ("model.safetensors", "model_1.safetensors", "model_2.safetensors")]
+    if not all(f.is_file() for f in files):
+        raise FileNotFoundError(f"no complete checkpoint at {folder}")
+    return folder, [load_file(f) for f in files]
+
+
+def init_from_checkpoint(models: tuple[torch.nn.Module, ...], spec: str, say) -> None:
+    """Load G, D, Q from RUN@STEP; keys only one side has are named (shapes must match)."""
+    folder, states = checkpoint_weights(spec)
+    for name, model, state in zip(("G", "D", "Q"), models, states):
+        result = model.load_state_dict(state, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            say(f"init {name} from {folder}: fresh {sorted(result.missing_keys)}, dropped {sorted(result.unexpected_keys)}")
+    say(f"initialised G, D and Q from {folder}")
 
 
 def perceptual_description(o: RoIGANTrainOptions) -> str:
@@ -326,6 +353,7 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         f"(Debian packages torcs-data and trigger-rally-data); the model is a derived work under the cars' "
         f"licences ({FAL} or {GPL}):", *data_lines, "", *licence_table(cars, []),
         "", "## Training", "```", run.command, "```",
+        *([f"Started from the weights of `{o.init_from}` (G, D and Q; new optimizers)."] if o.init_from else []),
         f"{state.step} steps of batch {o.batch_size} per process; regions {', '.join(o.roi_types)} (one kind per "
         f"sample). D: hinge ({'patch scores weighted by RoI coverage' if o.score_weighting == 'roi' else 'mean of the global and patch scores'}) + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
         f"zero-centring{' + InfoGAN (D_main trained on it too)' if o.info_in_d else ''}; G: hinge + {o.lambda_kl} x KL + "
@@ -391,6 +419,8 @@ def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
     check_options(o)
     accelerator, say = runs.start_run(run, o, log)
     g, (d, q) = build_generator(o), build_discriminator(o)
+    if o.init_from:
+        init_from_checkpoint((g, d, q), o.init_from, say)
     perceptual = build_perceptual(o).to(accelerator.device)
     images = load_images(run.data, o.resolution)
     counts = {name: sum(p.numel() for p in m.parameters()) / 1e6 for name, m in (("G", g), ("D", d), ("Q", q))}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 from PIL import Image
 
 from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead
@@ -68,6 +69,25 @@ def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, rest
     assert_same_step_2_weights(run, resumed, g_d_q)
     main(again_args)
     assert "step 3" not in capsys.readouterr().out
+
+
+def test_init_from_a_checkpoint_with_a_changed_output_layer(renders, tmp_path, capsys, restore_torch_threads):
+    source, tuned = tmp_path / "source", tmp_path / "tuned"
+    main(["--data", str(renders), "--out", str(source), "--perceptual-segmenter", "", "--steps", "1",
+          "--checkpoint-every", "1", *TINY_ARGS])
+    # 0 steps: the saved models are the initial weights
+    main(["--data", str(renders), "--out", str(tuned), "--perceptual-segmenter", "", "--steps", "0",
+          "--init-from", f"{source}@1", "--output-norm", "false", *TINY_ARGS])
+    out = capsys.readouterr().out
+    assert "initialised G, D and Q from" in out and "fresh [], dropped ['out_norm.bias', 'out_norm.weight']" in out
+    start = load_file(source / "checkpoints" / "step_0000001" / "model.safetensors")
+    tuned_g = RoIGANGenerator.from_pretrained(tuned / "generator")
+    assert tuned_g.config.output_norm is False
+    for name, value in tuned_g.state_dict().items():
+        torch.testing.assert_close(value, start[name])
+    assert json.loads((tuned / "options.json").read_text())["options"]["init_from"] == f"{source}@1"
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--init-from", f"{source}@7", *TINY_ARGS])
 
 
 def test_pixel_l1_fallback_and_options(renders, tmp_path, capsys, restore_torch_threads):
