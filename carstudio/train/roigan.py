@@ -106,6 +106,9 @@ class RoIGANHyperparameters:
     lambda_perceptual: float = 5.0
     lambda_fm: float = 1.0
     lambda_kl: float = 0.5
+    # pixel L1 between x_g and x_r: the thesis tried it and dropped it for diversity (section 3.7); here
+    # the perceptual features (a part segmenter, not VGG) barely see colour, and this term supplies it
+    lambda_l1: float = 0.0
     lambda_info: float = 0.5
     lambda_gp: float = 5.0
     lambda_zero: float = 1e-4
@@ -275,9 +278,10 @@ def g_losses(raw_d, q_head, batch: Batch, fake, completed, mu, logvar, perceptua
            if o.lambda_perceptual else fake.new_zeros(()))
     tv = total_variation(completed, batch.masks)
     kl = kl_divergence(mu, logvar)
+    l1 = (fake - batch.real).abs().mean() if o.lambda_l1 else fake.new_zeros(())
     total = (adversarial + o.lambda_kl * kl + o.lambda_info * info + o.lambda_tv * tv
-             + o.lambda_perceptual * per + o.lambda_fm * fm)
-    logs = {"g_hinge": adversarial.item(), "fm": fm.item(), "perceptual": per.item(), "tv": tv.item(),
+             + o.lambda_perceptual * per + o.lambda_fm * fm + o.lambda_l1 * l1)
+    logs = {"g_hinge": adversarial.item(), "fm": fm.item(), "perceptual": per.item(), "tv": tv.item(), "l1": l1.item(),
             "kl": kl.item(), "info": info.item(),
             "mi_bound": mutual_information_bound(info.item(), o.num_codes, o.num_categories),
             "q_acc": (q_logits.argmax(1) == batch.categories).float().mean().item(),
@@ -358,7 +362,8 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         f"sample). D: hinge ({'patch scores weighted by RoI coverage' if o.score_weighting == 'roi' else 'mean of the global and patch scores'}) + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
         f"zero-centring{' + InfoGAN (D_main trained on it too)' if o.info_in_d else ''}; G: hinge + {o.lambda_kl} x KL + "
         f"{o.lambda_info} x InfoGAN + {o.lambda_tv} x TV + "
-        f"{o.lambda_perceptual} x perceptual ({perceptual_description(o)}) + {o.lambda_fm} x feature matching. "
+        f"{o.lambda_perceptual} x perceptual ({perceptual_description(o)}) + {o.lambda_fm} x feature matching"
+        f"{f' + {o.lambda_l1} x pixel L1 (x_g vs x_r; not in the thesis)' if o.lambda_l1 else ''}. "
         f"Adam lr G {o.lr_g} / D {o.lr_d}, betas ({o.beta1}, {o.beta2}); equalized learning rate. "
         f"{state.seconds / 60:.0f} min on this machine (2-core CPU, {run.threads} torch thread(s)).",
         "", "Evaluation on held-out cars (`python -m carstudio.evaluate.roigan table`): see docs.",

@@ -47,7 +47,7 @@ def test_train_resume_and_export(renders, part_segmenter, tmp_path, capsys, rest
     options = json.loads((run / "options.json").read_text())["options"]
     assert options["lr_g"] == 3e-4 and options["lr_d"] == 1e-4  # section 3.8
     assert (options["lambda_tv"], options["lambda_perceptual"], options["lambda_fm"]) == (0.5, 5.0, 1.0)  # eq. 3.18
-    assert (options["lambda_kl"], options["lambda_info"]) == (0.5, 0.5)
+    assert (options["lambda_kl"], options["lambda_info"], options["lambda_l1"]) == (0.5, 0.5, 0.0)
     assert (options["lambda_gp"], options["lambda_zero"]) == (5.0, 1e-4)  # eq. 3.19
     assert options["roi_types"] == ["rectangle", "ellipse", "mixture"] and options["gp_region"] == "outside"
     assert options["info_in_d"] is False
@@ -94,8 +94,9 @@ def test_pixel_l1_fallback_and_options(renders, tmp_path, capsys, restore_torch_
     run = tmp_path / "run"
     main(["--data", str(renders), "--out", str(run), "--perceptual-segmenter", "", "--steps", "1",
           "--roi-types", "ellipse", "--gp-region", "inside", "--output-norm", "false", "--info-in-d", "true",
-          "--score-weighting", "roi", *TINY_ARGS])
-    assert "perceptual features 'l1'" in capsys.readouterr().out
+          "--score-weighting", "roi", "--lambda-l1", "1.0", *TINY_ARGS])
+    out = capsys.readouterr().out
+    assert "perceptual features 'l1'" in out and " l1 0.0000 " not in out and " l1 " in out
     assert RoIGANGenerator.from_pretrained(run / "generator").config.output_norm is False
     options = json.loads((run / "options.json").read_text())["options"]
     assert options["info_in_d"] is True and options["score_weighting"] == "roi"
