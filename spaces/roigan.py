@@ -105,7 +105,7 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
             "one control from −1 to +1), the variant is its categorical code and the seed its noise. OpenCV's "
             "Telea inpainting of the same region is shown beside it. Pixels outside the brushed region are "
             "returned unchanged; the model itself works at 64×64 pixels, so the region it fills is blurry on "
-            "large photos.\n\n**Early model:** the shipped RoI-GAN trained for 88 minutes on a 2-core CPU; its fills "
+            "large photos.\n\n**Early model:** the shipped RoI-GAN trained for about 3.5 hours on one CPU core; its fills "
             "are blurry colour patches rather than car parts, and Telea's smooth fill is often the better one for "
             "now (measurements in docs/roigan.md). It keeps training.")
         with gr.Row():

@@ -424,7 +424,7 @@ def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
     check_options(o)
     accelerator, say = runs.start_run(run, o, log)
     g, (d, q) = build_generator(o), build_discriminator(o)
-    if o.init_from:
+    if o.init_from and runs.latest_checkpoint(run.out) is None:  # a resume replaces these weights anyway
         init_from_checkpoint((g, d, q), o.init_from, say)
     perceptual = build_perceptual(o).to(accelerator.device)
     images = load_images(run.data, o.resolution)

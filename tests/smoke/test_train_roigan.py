@@ -86,6 +86,9 @@ def test_init_from_a_checkpoint_with_a_changed_output_layer(renders, tmp_path, c
     for name, value in tuned_g.state_dict().items():
         torch.testing.assert_close(value, start[name])
     assert json.loads((tuned / "options.json").read_text())["options"]["init_from"] == f"{source}@1"
+    # a run that resumes needs no init source any more (it may have been deleted)
+    main(["--data", str(renders), "--out", str(source), "--perceptual-segmenter", "", "--steps", "1",
+          "--checkpoint-every", "1", "--init-from", f"{tmp_path / 'gone'}@5", *TINY_ARGS])
     with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
         main(["--data", str(renders), "--out", str(tmp_path / "bad"), "--init-from", f"{source}@7", *TINY_ARGS])
 
