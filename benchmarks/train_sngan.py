@@ -32,7 +32,7 @@ SHIPPED = ["--d-widths", "32", "64", "128", "256", "256", "--batch-size", "32", 
 
 def rate(run: Path, half: int, steps: int) -> dict:
     """Images through D per second and G steps per second between two checkpoints."""
-    first, last = (runs.read_train_state(run / "checkpoints" / f"step_{s:07d}", TrainState) for s in (half, steps))
+    first, last = (runs.read_train_state(runs.checkpoint_dir(run, s), TrainState) for s in (half, steps))
     seconds = last.seconds - first.seconds
     images = last.images_seen - first.images_seen
     return {"images_per_s": round(images / seconds, 1), "g_steps_per_s": round((steps - half) / seconds, 3),

@@ -40,6 +40,7 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image
+from safetensors.torch import load_file
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from carstudio.data.roi import ROI_TYPES, coverage, sample_rois
@@ -48,7 +49,7 @@ from carstudio.metrics.features import load_default_segmenter
 from carstudio.metrics.image import DATA_RANGE, masked_l1
 from carstudio.models.roigan import RoIGANGenerator, complete
 from carstudio.pipelines.roigan import TELEA_RADIUS, RegionEditPipeline
-from carstudio.train.roigan import build_generator, checkpoint_weights, read_options
+from carstudio.train.roigan import build_generator, checkpoint_files, read_options
 from carstudio.train.sngan import load_images
 
 BATCH = 100
@@ -63,7 +64,7 @@ def load_generator(spec: str) -> RoIGANGenerator:
     prepared model, model.safetensors, is the generator)."""
     if "@" in spec:
         generator = build_generator(read_options(Path(spec.partition("@")[0])))
-        generator.load_state_dict(checkpoint_weights(spec)[1][0])
+        generator.load_state_dict(load_file(checkpoint_files(spec)[0]))
         return generator.eval()
     return RegionEditPipeline.from_pretrained(spec).generator
 

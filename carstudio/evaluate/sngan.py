@@ -143,7 +143,7 @@ def load_generator(spec: str) -> tuple[SNGANGenerator, dict]:
     path = Path(path_text)
     if step:
         checkpoint = (runs.latest_checkpoint(path) if step == "latest"
-                      else path / runs.CHECKPOINTS / f"step_{int(step):07d}")
+                      else runs.checkpoint_dir(path, int(step)))
         if checkpoint is None or not (checkpoint / EMA_STATE).is_file():
             raise FileNotFoundError(f"{spec}: no checkpoint with an EMA generator ({EMA_STATE}) under {path}")
         generator = SNGANGenerator.from_config(generator_config(path))

@@ -42,6 +42,7 @@ from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, one_hot_masks
 from carstudio.pipelines.sketch import SEGMENTER_WEIGHTS, SketchToCarPipeline, load_generator as load_shipped_generator
 from carstudio.pipelines.sketch import load_sketch_segmenter
+from carstudio.train import runs
 from carstudio.train.segmenter import hand_drawn_val, load_renders
 from carstudio.train.ssgan import SSGANTrainOptions, build_generator
 
@@ -59,7 +60,7 @@ def load_generator(spec: str) -> SSGANGenerator | SPADEGenerator:
         options = json.loads((run / "options.json").read_text())["options"]
         options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
         generator = build_generator(SSGANTrainOptions(**options))
-        checkpoint = run / "checkpoints" / f"step_{int(step):07d}" / "model.safetensors"
+        checkpoint = runs.checkpoint_dir(run, int(step)) / "model.safetensors"
         generator.load_state_dict(load_file(checkpoint))  # the first prepared model is the generator
         return generator.eval()
     return load_shipped_generator(path)

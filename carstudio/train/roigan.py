@@ -171,24 +171,25 @@ def build_perceptual(o: RoIGANTrainOptions) -> PerceptualFeatures:
     return PerceptualFeatures.build(o.vgg_weights or None, segmenter, vgg_arch="vgg16")
 
 
-def checkpoint_weights(spec: str) -> tuple[Path, list[dict[str, torch.Tensor]]]:
-    """`RUN@STEP` -> (that checkpoint's folder, the state dicts of G, D and Q: accelerate saves the
-    prepared models in that order as model, model_1, model_2)."""
+def checkpoint_files(spec: str) -> list[Path]:
+    """`RUN@STEP` -> the weight files of G, D and Q in that checkpoint (accelerate saves the prepared
+    models in that order as model, model_1, model_2)."""
     run, sep, step = spec.partition("@")
     if not sep or not step.isdigit():
         raise ValueError(f"expected RUN@STEP, got {spec!r}")
-    folder = Path(run) / runs.CHECKPOINTS / f"step_{int(step):07d}"
+    folder = runs.checkpoint_dir(Path(run), int(step))
     files = [folder / name for name in ("model.safetensors", "model_1.safetensors", "model_2.safetensors")]
     if not all(f.is_file() for f in files):
         raise FileNotFoundError(f"no complete checkpoint at {folder}")
-    return folder, [load_file(f) for f in files]
+    return files
 
 
 def init_from_checkpoint(models: tuple[torch.nn.Module, ...], spec: str, say) -> None:
     """Load G, D, Q from RUN@STEP; keys only one side has are named (shapes must match)."""
-    folder, states = checkpoint_weights(spec)
-    for name, model, state in zip(("G", "D", "Q"), models, states):
-        result = model.load_state_dict(state, strict=False)
+    files = checkpoint_files(spec)
+    folder = files[0].parent
+    for name, model, file in zip(("G", "D", "Q"), models, files):
+        result = model.load_state_dict(load_file(file), strict=False)
         if result.missing_keys or result.unexpected_keys:
             say(f"init {name} from {folder}: fresh {sorted(result.missing_keys)}, dropped {sorted(result.unexpected_keys)}")
     say(f"initialised G, D and Q from {folder}")

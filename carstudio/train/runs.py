@@ -180,6 +180,11 @@ def start_run(run: Any, options: Any, log: Callable[[str], None], seedable_sampl
 
 
 # --- checkpoints -----------------------------------------------------------------------------
+def checkpoint_dir(run_dir: Path, step: int) -> Path:
+    """run_dir/checkpoints/step_NNNNNNN (complete once it holds the state file)."""
+    return Path(run_dir) / CHECKPOINTS / f"step_{int(step):07d}"
+
+
 def complete_checkpoints(run_dir: Path) -> list[Path]:
     """run_dir's checkpoints/step_NNNNNNN folders that hold a state file, oldest first."""
     return sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
@@ -193,7 +198,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
 def save_checkpoint(accelerator, run_dir: Path, state: TrainState, keep: int) -> None:
     """accelerator.save_state to checkpoints/step_NNNNNNN, then the train state as its state file;
     only the last `keep` complete checkpoints are kept."""
-    directory = run_dir / CHECKPOINTS / f"step_{state.step:07d}"
+    directory = checkpoint_dir(run_dir, state.step)
     accelerator.save_state(str(directory))
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
