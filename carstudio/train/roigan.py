@@ -185,14 +185,21 @@ def checkpoint_files(spec: str) -> list[Path]:
 
 
 def init_from_checkpoint(models: tuple[torch.nn.Module, ...], spec: str, say) -> None:
-    """Load G, D, Q from RUN@STEP; keys only one side has are named (shapes must match)."""
+    """Load G, D, Q from RUN@STEP. Tensors the new model lacks, or has in another shape (e.g. a
+    wider --d-widths), stay fresh and are named, so a new D can start against a trained G."""
     files = checkpoint_files(spec)
     folder = files[0].parent
     for name, model, file in zip(("G", "D", "Q"), models, files):
-        result = model.load_state_dict(load_file(file), strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            say(f"init {name} from {folder}: fresh {sorted(result.missing_keys)}, dropped {sorted(result.unexpected_keys)}")
-    say(f"initialised G, D and Q from {folder}")
+        own = model.state_dict()
+        saved = load_file(file)
+        reshaped = sorted(k for k, v in saved.items() if k in own and own[k].shape != v.shape)
+        result = model.load_state_dict({k: v for k, v in saved.items() if k not in reshaped}, strict=False)
+        fresh = sorted(set(result.missing_keys) | set(reshaped))
+        if len(fresh) == len(own):
+            say(f"init {name}: nothing in {folder} fits; {name} starts fresh")
+        elif fresh or result.unexpected_keys:
+            say(f"init {name} from {folder}: fresh {fresh}, dropped {sorted(result.unexpected_keys)}")
+    say(f"initialised G, D and Q from {folder} (where shapes match)")
 
 
 def perceptual_description(o: RoIGANTrainOptions) -> str:

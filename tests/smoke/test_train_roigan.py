@@ -86,6 +86,18 @@ def test_init_from_a_checkpoint_with_a_changed_output_layer(renders, tmp_path, c
     for name, value in tuned_g.state_dict().items():
         torch.testing.assert_close(value, start[name])
     assert json.loads((tuned / "options.json").read_text())["options"]["init_from"] == f"{source}@1"
+    # a wider D against the trained G: G loads, D's and Q's reshaped tensors start fresh
+    wider = tmp_path / "wider"
+    main(["--data", str(renders), "--out", str(wider), "--perceptual-segmenter", "", "--steps", "0",
+          "--init-from", f"{source}@1", *TINY_ARGS, "--d-widths", "8", "8", "16"])
+    out = capsys.readouterr().out
+    assert "init G" not in out and "init D from" in out and "'main.2.0.weight'" in out and "init Q from" in out
+    start_d = load_file(source / "checkpoints" / "step_0000001" / "model_1.safetensors")
+    wider_d = RoIGANDiscriminator.from_pretrained(wider / "discriminator").state_dict()
+    torch.testing.assert_close(wider_d["main.0.0.weight"], start_d["main.0.0.weight"])
+    assert wider_d["main.2.0.weight"].shape[0] == 16
+    for name, value in RoIGANGenerator.from_pretrained(wider / "generator").state_dict().items():
+        torch.testing.assert_close(value, load_file(source / "checkpoints" / "step_0000001" / "model.safetensors")[name])
     # a run that resumes needs no init source any more (it may have been deleted)
     main(["--data", str(renders), "--out", str(source), "--perceptual-segmenter", "", "--steps", "1",
           "--checkpoint-every", "1", "--init-from", f"{tmp_path / 'gone'}@5", *TINY_ARGS])
