@@ -7,6 +7,7 @@ one-hot; the dropdown). The region masks come from the RoI-block, `carstudio.dat
 
 Generator (sections 3.3-3.5, figure 3.5), a U-Net:
 - input: the image with the region erased, x * (1 - RoI), and the RoI itself (4 channels);
+  with `prefill` (not the thesis) the region holds `coarse_fill` instead of zeros (see there);
 - encoder: `len(encoder_widths)` gated convolutions (eq. 2.11) of stride 2, each followed by
   instance norm (affine) and LeakyReLU(0.2), so R -> R/2 -> ... -> s = R / 2**L;
 - its last layer (a 3x3 conv) gives mu and log sigma^2 as (style_channels, s, s) maps, read as
@@ -64,6 +65,33 @@ def complete(generated: torch.Tensor, real: torch.Tensor, masks: torch.Tensor) -
     return masks * generated + (1 - masks) * real
 
 
+def coarse_fill(images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """The images with each RoI pixel replaced by a mean of the known pixels around it (parameter
+    free): masked means over 2x2, 4x4, ... cells up to the whole image, bilinearly enlarged, each
+    pixel taking the finest scale that has known pixels near it. Outside the RoI: the images.
+
+    Why (`prefill`, not the thesis): every encoder level and every denormalization layer instance-
+    normalizes its maps per channel, so no map below full size keeps an image's colour or
+    brightness; only the erased input reaches the output conv unnormalized, and it is zero inside
+    the region. Fills could not take their car's colour (a yellow car got grey-green patches).
+    Pre-filled, the full-size skip carries the surrounding colours into the region."""
+    known = 1 - masks
+    out = images * known
+    done = known
+    size = images.shape[-1]
+    scale = 2
+    while scale <= size:
+        total = F.avg_pool2d(images * known, scale)
+        weight = F.avg_pool2d(known, scale)
+        total = F.interpolate(total, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        weight = F.interpolate(weight, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        found = (weight > 1e-3).to(images) * (1 - done)
+        out = out + found * total / weight.clamp_min(1e-3)
+        done = done + found
+        scale *= 2
+    return out
+
+
 def _lrelu(x: torch.Tensor) -> torch.Tensor:
     return F.leaky_relu(x, 0.2)
 
@@ -113,6 +141,7 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
         mapping_layers: int = 2,
         denorm_hidden: int = 16,
         output_norm: bool = True,
+        prefill: bool = False,
     ):
         super().__init__()
         encoder_widths, decoder_widths = tuple(encoder_widths), tuple(decoder_widths)
@@ -171,7 +200,8 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
     # --- forward ---------------------------------------------------------------------------------
     def encode(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """-> (the input and every encoder level's output, mu, logvar) for the erased image."""
-        x = torch.cat([images * (1 - masks), masks], 1)
+        erased = coarse_fill(images, masks) if self.config.prefill else images * (1 - masks)
+        x = torch.cat([erased, masks], 1)
         features = [x]
         for block in self.encoder:
             features.append(block(features[-1]))

@@ -92,6 +92,7 @@ class RoIGANHyperparameters:
     mapping_layers: int = 2
     denorm_hidden: int = 16
     output_norm: bool = True  # instance norm before tanh (section 3.5)
+    prefill: bool = False  # region pre-filled with coarse_fill instead of zeros (not the thesis; see the model)
     # discriminator and Q head
     d_widths: tuple[int, ...] = (32, 64, 128, 128)
     d_downsamples: int = 2
@@ -155,7 +156,7 @@ def build_generator(o: RoIGANTrainOptions) -> RoIGANGenerator:
         resolution=o.resolution, encoder_widths=tuple(o.encoder_widths), decoder_widths=tuple(o.decoder_widths),
         noise_dim=o.noise_dim, num_codes=o.num_codes, num_categories=o.num_categories,
         style_channels=o.style_channels, mapping_layers=o.mapping_layers, denorm_hidden=o.denorm_hidden,
-        output_norm=o.output_norm)
+        output_norm=o.output_norm, prefill=o.prefill)
 
 
 def build_discriminator(o: RoIGANTrainOptions) -> tuple[RoIGANDiscriminator, RoIGANQHead]:
@@ -356,7 +357,9 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         f"of a {o.resolution}x{o.resolution} car image; z = noise ({o.noise_dim}) + {o.num_codes} continuous control "
         f"codes in [-1, 1] (sliders) + one categorical code with {o.num_categories} values (dropdown). "
         f"U-Net with gated-conv encoder widths {list(o.encoder_widths)}, two-branch upsample blocks "
-        f"{list(o.decoder_widths)} with controlled denormalization layers; {params / 1e6:.2f} M parameters "
+        f"{list(o.decoder_widths)} with controlled denormalization layers"
+        f"{'; the region is pre-filled with masked means of its surroundings (coarse_fill; not in the thesis)' if o.prefill else ''}"
+        f"; {params / 1e6:.2f} M parameters "
         f"({params * 4 / 2**20:.1f} MiB as float32). Use it through "
         "`carstudio.pipelines.roigan.RegionEditPipeline`, which composites the result back into the "
         "user's image inside the brushed region only.",

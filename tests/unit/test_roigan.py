@@ -18,7 +18,7 @@ from carstudio.data.roi import (
 )
 from carstudio.losses.infogan import info_loss
 from carstudio.models.layers import HE_GAIN, ControlledDenorm, EqualizedConv2d, EqualizedLinear, GatedConv2d
-from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead, complete
+from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead, coarse_fill, complete
 
 R = 32
 TINY_G = dict(resolution=R, encoder_widths=(8, 8, 8), decoder_widths=(8, 8, 8), noise_dim=4, num_codes=2,
@@ -149,6 +149,37 @@ def test_generator_shapes_latents_and_erased_region():
     assert torch.equal(completed[~masks.expand(-1, 3, -1, -1).bool()], images[~masks.expand(-1, 3, -1, -1).bool()])
     with pytest.raises(ValueError, match="decoder width"):
         RoIGANGenerator(**{**TINY_G, "decoder_widths": (8, 8)})
+
+
+def test_coarse_fill_takes_the_colours_around_the_region():
+    images = torch.rand(3, 3, R, R) * 2 - 1
+    masks = sample_rois(3, R, "any", seeded(4))
+    filled = coarse_fill(images, masks)
+    outside = ~masks.expand(-1, 3, -1, -1).bool()
+    assert torch.equal(filled[outside], images[outside])
+    assert filled.min() >= images.min() and filled.max() <= images.max()  # means of known pixels
+    # a car colour left of the region, a background colour right of it: each side of the fill
+    # takes the nearer colour (the means are local, not the image's)
+    two = torch.cat([torch.full((1, 3, R, R // 2), -0.5), torch.full((1, 3, R, R // 2), 0.75)], 3)
+    box = torch.zeros(1, 1, R, R)
+    box[..., 8:24, 12:20] = 1
+    fill = coarse_fill(two, box)
+    torch.testing.assert_close(fill[0, :, 16, 12], torch.full((3,), -0.5))
+    torch.testing.assert_close(fill[0, :, 16, 19], torch.full((3,), 0.75))
+    assert torch.equal(coarse_fill(images, torch.ones(3, 1, R, R)), torch.zeros_like(images))  # nothing known
+
+
+def test_prefilled_generator_still_ignores_what_was_under_the_region():
+    torch.manual_seed(0)
+    g = RoIGANGenerator(**TINY_G, prefill=True)
+    images, masks = torch.rand(2, 3, R, R) * 2 - 1, sample_rois(2, R, "ellipse", seeded(5))
+    z = g.latent(*g.sample_latents(2, seeded(1)))
+    out = g(images, masks, z)[0]
+    other = torch.where(masks.bool(), torch.rand_like(images), images)
+    torch.testing.assert_close(g(other, masks, z)[0], out)
+    erased = RoIGANGenerator.from_config({**g.config, "prefill": False})
+    erased.load_state_dict(g.state_dict())  # same weights: prefill adds no parameters
+    assert not torch.allclose(erased(images, masks, z)[0], out)
 
 
 def test_discriminator_scores_features_and_q_head():
