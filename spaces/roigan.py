@@ -105,9 +105,10 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
             "one control from −1 to +1), the variant is its categorical code and the seed its noise. OpenCV's "
             "Telea inpainting of the same region is shown beside it. Pixels outside the brushed region are "
             "returned unchanged; the model itself works at 64×64 pixels, so the region it fills is blurry on "
-            "large photos.\n\n**Early model:** the shipped RoI-GAN trained for about 3.5 hours on one CPU core; its fills "
-            "are blurry colour patches rather than car parts, and Telea's smooth fill is often the better one for "
-            "now (measurements in docs/roigan.md). It keeps training.")
+            "large photos.\n\n**About the model:** trained for about 4.6 hours on one CPU core at 64 px; its fills "
+            "follow the car's colours and shapes but are soft and can show small coloured speckles. On large "
+            "regions it beats Telea in our measurements; on thin strokes Telea's smooth fill is often the better "
+            "one (docs/roigan.md).")
         with gr.Row():
             with gr.Column():
                 editor = gr.ImageEditor(
