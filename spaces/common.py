@@ -8,15 +8,19 @@ import os
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent.parent
-TEMP_DIR = APP_DIR / ".gradio_tmp"
 
 # Before gradio is imported: no analytics, no hub look-ups unless a model is pointed at the hub,
-# and temp files in the app's own folder (cleaned by Blocks(delete_cache=...)).
+# and temp files in the app's own folder (cleaned by Blocks(delete_cache=...)) unless the
+# environment chose another folder (Docker deployments often do).
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 if not any(k.startswith("CARSTUDIO_HUB_") for k in os.environ):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("GRADIO_TEMP_DIR", str(TEMP_DIR))
+os.environ.setdefault("GRADIO_TEMP_DIR", str(APP_DIR / ".gradio_tmp"))
+# Where Gradio stores uploads and serves files from (gradio.utils.get_upload_folder reads the same
+# variable): session outputs go here too, so Gradio serves them without a copy, and the session
+# tracker looks for uploads here, wherever the environment put it.
+TEMP_DIR = Path(os.environ["GRADIO_TEMP_DIR"]).resolve()
 os.environ.setdefault("GRADIO_EXAMPLES_CACHE", str(TEMP_DIR / "examples"))
 
 import gradio as gr  # noqa: E402

@@ -91,3 +91,24 @@ def test_a_just_rewritten_upload_is_left_to_the_sweep(tmp_path, monkeypatch):
     files.note_uploads(request("alice"), {"path": str(fresh)})
     files.end(request("alice"))
     assert fresh.exists()
+
+
+def test_the_app_tracks_uploads_in_the_folder_the_environment_chose(tmp_path):
+    """GRADIO_TEMP_DIR set before the app starts (as Docker deployments do) is where Gradio stores
+    uploads: the session tracker must look there, and write outputs there, not in the app's folder."""
+    import json
+    import subprocess
+    import sys
+
+    app_dir = Path(__file__).resolve().parents[2]
+    chosen = tmp_path / "gradio-files"
+    code = ("import json; from spaces.common import SESSION_FILES as f; "
+            "print(json.dumps([str(f.upload_root), str(f.root)]))")
+    for chosen_dir, expected in ((chosen, chosen.resolve()), (None, app_dir / ".gradio_tmp")):
+        env = {k: v for k, v in os.environ.items() if k != "GRADIO_TEMP_DIR"}
+        if chosen_dir:
+            env["GRADIO_TEMP_DIR"] = str(chosen_dir)
+        out = subprocess.run([sys.executable, "-c", code], cwd=app_dir, env=env, capture_output=True, text=True,
+                             check=True).stdout
+        upload_root, root = map(Path, json.loads(out.strip().splitlines()[-1]))
+        assert upload_root == expected and root.parent == expected
