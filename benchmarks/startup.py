@@ -1,7 +1,7 @@
-"""Time from `python app.py` to the first HTTP 200, and the server's idle RSS (after start and
-after one warm request per tab).
+"""Time from `python app.py` to the first HTTP 200, and the server's idle RSS 2 s later, before
+any request (tabs load their models on first use, so no model is loaded yet).
 
-    python benchmarks/startup.py [--runs 3] [--python /path/to/venv/bin/python]
+    python benchmarks/startup.py [--runs 3] [--python /path/to/venv/bin/python] [--json docs/bench_startup.json]
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere
+from benchmarks.timing import write_report  # noqa: E402
 
 
 def free_port() -> int:
@@ -62,11 +64,16 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--python", default=sys.executable, help="interpreter, e.g. a fresh venv's")
+    parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    load_before = round(os.getloadavg()[0], 2)
     runs = [one_start(args.python) for _ in range(args.runs)]
-    print(json.dumps({"runs": runs,
-                      "median_seconds_to_http_200": statistics.median(r["seconds_to_http_200"] for r in runs),
-                      "median_idle_rss_mb": statistics.median(r["idle_rss_mb"] for r in runs)}, indent=1))
+    report = {"runs": [{k: round(v, 2) for k, v in r.items()} for r in runs],
+              "median_seconds_to_http_200": round(statistics.median(r["seconds_to_http_200"] for r in runs), 2),
+              "median_idle_rss_mb": round(statistics.median(r["idle_rss_mb"] for r in runs)),
+              "load_average_1min_before": load_before}
+    print(json.dumps(report, indent=1))
+    write_report(report, args.json)
 
 
 if __name__ == "__main__":

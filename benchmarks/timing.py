@@ -1,11 +1,16 @@
 """What the speed benchmarks share: the common options, timing a set of steps (median and p95 after
-a warm-up call), images/s for batch sizes, checking targets and writing the JSON report."""
+a warm-up call), images/s for batch sizes, checking targets and writing the JSON report (with the
+machine's state: this project's machine is often shared with a training job, so every figure is
+stored with the 1-minute load average it was measured under)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +64,15 @@ def with_targets(rows: dict, targets_ms: dict[str, float]) -> dict:
             "meets_targets": all(rows[k]["median"] <= v for k, v in targets_ms.items())}
 
 
+def machine_state() -> dict:
+    """CPU count, the 1-minute load average (it includes the benchmark's own threads when read
+    after the timing) and when and how the report was made."""
+    return {"cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+            "python": platform.python_version(), "date": time.strftime("%Y-%m-%d %H:%M"),
+            "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]])}
+
+
 def write_report(rows: dict, path: Path | None) -> None:
+    """Write `rows` as JSON with the machine's state under "machine" (kept if `rows` has it)."""
     if path:
-        path.write_text(json.dumps(rows, indent=1) + "\n")
+        path.write_text(json.dumps({**rows, "machine": rows.get("machine") or machine_state()}, indent=1) + "\n")
