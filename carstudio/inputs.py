@@ -95,6 +95,22 @@ def downscale_to(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
+def check_has_content(image: Image.Image, what: str = "The picture", *, tolerance: int = 16,
+                      min_fraction: float = 0.01) -> Image.Image:
+    """Refuse a picture with nothing to learn from: blank, one colour, or transparent (which
+    :func:`open_image` turns white). It passes when at least ``min_fraction`` of the pixels differ
+    from the picture's median colour by more than ``tolerance`` in some channel, so JPEG noise on
+    a flat colour does not count as content."""
+    rgb = np.asarray(image.convert("RGB"), dtype=np.int16)
+    median = np.median(rgb.reshape(-1, 3), axis=0)
+    if (np.abs(rgb - median).max(axis=2) > tolerance).mean() < min_fraction:
+        raise InvalidInput(
+            f"{what} is blank, transparent or a single colour: there is nothing to learn from it. "
+            "Upload a picture of a car."
+        )
+    return image
+
+
 def editor_image_and_mask(
     value: Mapping[str, Any] | None, *, max_pixels: int = MAX_UPLOAD_PIXELS
 ) -> tuple[Image.Image, np.ndarray]:

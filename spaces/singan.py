@@ -21,6 +21,7 @@ from carstudio.imaging import quantize_to  # noqa: E402
 from carstudio.inputs import (  # noqa: E402
     InvalidInput,
     check_choice,
+    check_has_content,
     check_number,
     downscale_to,
     open_image,
@@ -38,10 +39,13 @@ MAX_SAMPLES = 8
 CANVAS_SIZE = (480, 288)  # the shipped references' 5:3 frame
 # The Train tab's preset; CARSTUDIO_SINGAN_TRAIN_PRESET=smoke makes it seconds long (tests).
 TRAIN_PRESET = os.environ.get("CARSTUDIO_SINGAN_TRAIN_PRESET", "fast")
-TRAIN_TIMEOUT_S = 30 * 60
+TRAIN_TIMEOUT_S = 30 * 60  # the cap per job, stated in the tab: one slot, shared fairly
+TRAIN_TYPICAL_S = 10 * 60  # the fast preset here, until a job has been timed
 SESSION_TTL_S = 3600
-TRAINING = SingleJobRunner("Another car is being trained right now (one at a time on this machine): "
-                           "please try again in a few minutes.")
+TRAINING = SingleJobRunner(max_waiting=4, typical_seconds=TRAIN_TYPICAL_S)
+# "Random samples" start here: from noise (scale 0) SinGAN gives the reference's texture, not a car;
+# scale 1 is the coarsest that keeps the car's layout and varies it most (docs/singan.md shows 0-4).
+LAYOUT_START_SCALE = 1
 
 
 PAINTER = LazyModel(lambda: AutomaticPainter(SegmenterPipeline.from_pretrained(SEGMENTER_WEIGHTS)),
@@ -132,7 +136,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
             gr.Sketchpad(value={"background": painting, "layers": [], "composite": painting},
                          brush=gr.Brush(colors=colors, default_color=default)),
             gr.Slider(maximum=pipe.num_scales - 1, value=min(pipe.num_scales - 1, max(1, pipe.num_scales // 2))),
-            gr.Slider(maximum=pipe.num_scales - 1),
+            gr.Slider(maximum=pipe.num_scales - 1, value=min(LAYOUT_START_SCALE, pipe.num_scales - 1)),
             gr.Slider(maximum=pipe.num_scales - 1),
         )
 
@@ -174,7 +178,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
     @user_errors
     @session_scoped
     def train(upload, session_models, request: gr.Request, progress=gr.Progress()):
-        image = downscale_to(open_image(upload), 1024)
+        image = check_has_content(downscale_to(open_image(upload), 1024), "This picture")
         owner = request.session_hash or "api"
         out_dir = Path(tempfile.mkdtemp(prefix="singan-train-", dir=TEMP_DIR))
         try:
@@ -197,7 +201,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
 
     def cancel(request: gr.Request):
         asked = TRAINING.cancel(request.session_hash or "api")
-        return "Cancelling…" if asked else "No training job of yours is running."
+        return "Cancelling…" if asked else "No training job of yours is queued or running."
 
     with gr.Blocks() as demo:
         gr.Markdown(
@@ -256,18 +260,22 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     sample_count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
                     sample_seed = seed_slider()
                     width_scale = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Width scale")
-                    start_scale = gr.Slider(0, 7, value=0, step=1, label="Start scale",
-                                            info="0: from noise; n: keep the reference's layout up to scale n")
+                    start_scale = gr.Slider(0, 7, value=LAYOUT_START_SCALE, step=1, label="Start scale",
+                                            info="0: from noise (texture, not a car); 1: keeps the car's layout "
+                                                 "and varies it most; higher: closer to the reference")
                     sample_button = gr.Button("Sample", variant="primary")
                 sample_gallery = gr.Gallery(label="Random samples", columns=2, format="png", object_fit="contain",
                                             height="auto")
-            gr.Markdown("From noise (start scale 0), samples keep the reference's patches but not its global "
-                        "shape: as the seed report found, SinGAN does not invent coherent new cars from noise "
-                        "alone. Start at a higher scale for variations that keep the reference's layout.")
+            gr.Markdown("Samples start at scale 1: variations that keep the reference's layout. From noise "
+                        "(start scale 0) they keep the reference's patches but not its global shape: as the seed "
+                        "report found, SinGAN does not invent coherent new cars from noise alone.")
         with gr.Tab("Train on your car"):
             gr.Markdown(
-                f"Upload a side view of a car on a plain background. Training uses the fast mode (about "
-                f"10 minutes here); one job runs at a time. **Your model and upload stay in this browser "
+                f"Upload a side view of a car on a plain background (blank or one-colour pictures are refused: "
+                f"there is nothing to learn from them). Training uses the fast mode (about "
+                f"{TRAIN_TYPICAL_S // 60} minutes here). One job trains at a time: others wait in a queue of "
+                f"{TRAINING.max_waiting} and are told their place and the wait; one job per session; each job is "
+                f"stopped after {TRAIN_TIMEOUT_S // 60} minutes. **Your model and upload stay in this browser "
                 f"session only and are deleted when it ends (or after {SESSION_TTL_S // 60} minutes); "
                 f"nothing is kept across sessions or restarts.**")
             with gr.Row():

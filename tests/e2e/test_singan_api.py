@@ -109,10 +109,7 @@ def test_non_finite_and_odd_numbers_over_raw_http_get_clear_errors(app_url, bad)
 
 
 def test_train_on_your_car_makes_a_session_model(client, tmp_path):
-    path = tmp_path / "mycar.png"
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (60, 100, 3), dtype=np.uint8)).save(path)
-    dropdown, status = client.predict(handle_file(str(path)), api_name="/singan_train")
+    dropdown, status = client.predict(handle_file(str(noisy_car(tmp_path / "mycar.png"))), api_name="/singan_train")
     name = dropdown if isinstance(dropdown, str) else dropdown["value"]
     assert name.startswith("your car") and "only in this session" in status
     assert len(gallery_paths(client.predict(name, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
@@ -129,12 +126,71 @@ def test_train_refuses_non_images(client, tmp_path):
         client.predict(handle_file(str(tiny)), api_name="/singan_train")
 
 
+def noisy_car(path: Path) -> Path:
+    """A picture with something to learn: random colours (the smoke preset trains in seconds)."""
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (60, 100, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def reference_car_choices(app_url: str) -> list[str]:
+    """The "Reference car" choices a new page (any session) is given by the app's config."""
+    import httpx
+
+    config = httpx.get(app_url.rstrip("/") + "/config", timeout=30).json()
+    (dropdown,) = [c for c in config["components"] if c.get("props", {}).get("label") == "Reference car"]
+    return [choice[1] if isinstance(choice, (list, tuple)) else choice for choice in dropdown["props"]["choices"]]
+
+
 def test_session_models_are_private(client, app_url, tmp_path):
+    """A car trained in one session is usable there, and another session can neither list nor use it."""
     from gradio_client import Client
 
-    other = Client(app_url, verbose=False, download_files=str(tmp_path))
-    with pytest.raises(AppError, match="Reference car"):
-        other.predict("your car 1 (0000)", 1, 0, 1.0, 0, api_name="/singan_sample")
+    dropdown, _ = client.predict(handle_file(str(noisy_car(tmp_path / "mine.png"))), api_name="/singan_train")
+    name = dropdown if isinstance(dropdown, str) else dropdown["value"]
+    choices = dropdown["choices"] if isinstance(dropdown, dict) else None
+    assert choices is None or name in [c[1] if isinstance(c, (list, tuple)) else c for c in choices]
+    assert len(gallery_paths(client.predict(name, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
+    other = Client(app_url, verbose=False, download_files=str(tmp_path / "other"))
+    try:
+        assert name not in reference_car_choices(app_url) and CAR in reference_car_choices(app_url)
+        for call in (lambda: other.predict(name, 1, 0, 1.0, 0, api_name="/singan_sample"),
+                     lambda: other.predict(name, api_name="/singan_reference")):
+            with pytest.raises(AppError, match="Reference car"):
+                call()
+        # and the owner still can, after the other session tried
+        assert len(gallery_paths(client.predict(name, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
+    finally:
+        other.close()
+
+
+def test_train_refuses_pictures_with_nothing_to_learn(client, tmp_path):
+    for name, picture in (("transparent.png", Image.new("RGBA", (128, 128), (0, 0, 0, 0))),
+                          ("flat.png", Image.new("RGB", (200, 120), (40, 90, 200))),
+                          ("white.jpg", Image.new("RGB", (200, 120), "white"))):
+        picture.save(tmp_path / name)
+        with pytest.raises(AppError, match="blank, transparent or a single colour"):
+            client.predict(handle_file(str(tmp_path / name)), api_name="/singan_train")
+    assert len(gallery_paths(client.predict(CAR, 1, 0, 1.0, 0, api_name="/singan_sample"))) == 1
+
+
+def test_cancel_stops_a_running_training_job(client, tmp_path):
+    """Cancel from the same session while the job reports progress: the job ends with the
+    cancellation message, the slot is free again, and cancelling with no job says so."""
+    import time
+
+    from spaces.singan import TRAINING
+
+    job = client.submit(handle_file(str(noisy_car(tmp_path / "car.png"))), api_name="/singan_train")
+    deadline = time.monotonic() + 60
+    while TRAINING.position(client.session_hash) != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert TRAINING.position(client.session_hash) == 0, "the training job never started"
+    assert client.predict(api_name="/singan_cancel") == "Cancelling…"
+    with pytest.raises(AppError, match="Training was cancelled"):
+        job.result(timeout=60)
+    assert not TRAINING.busy
+    assert client.predict(api_name="/singan_cancel") == "No training job of yours is queued or running."
 
 
 SEGMENTER = (Path(__file__).resolve().parents[2] / "weights" / "segmenter-128").is_dir()
