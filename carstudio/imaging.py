@@ -1,6 +1,8 @@
-"""Conversions between PIL images, numpy arrays and model tensors in [-1, 1]."""
+"""Conversions between PIL images, numpy arrays and model tensors in [-1, 1]; picture grids."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -17,6 +19,31 @@ def tensor_to_pil(images: torch.Tensor) -> list[Image.Image]:
     """(B, 3, H, W) in [-1, 1] -> list of RGB PIL images (values outside are clipped)."""
     array = ((images.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return [Image.fromarray(a.permute(1, 2, 0).cpu().numpy()) for a in array]
+
+
+def tile(tiles: list[Image.Image]) -> Image.Image:
+    """Tiles of one size into a square-ish grid on white, row by row."""
+    cols = math.ceil(math.sqrt(len(tiles)))
+    w, h = tiles[0].size
+    sheet = Image.new("RGB", (cols * w, math.ceil(len(tiles) / cols) * h), "white")
+    for i, t in enumerate(tiles):
+        sheet.paste(t, ((i % cols) * w, (i // cols) * h))
+    return sheet
+
+
+def grid(rows: list[list[Image.Image]]) -> Image.Image:
+    """Rows of tiles of any sizes, left-aligned, each row as tall as its tallest tile, on white."""
+    width = max(sum(t.width for t in row) for row in rows)
+    height = sum(max(t.height for t in row) for row in rows)
+    sheet = Image.new("RGB", (width, height), "white")
+    y = 0
+    for row in rows:
+        x = 0
+        for t in row:
+            sheet.paste(t, (x, y))
+            x += t.width
+        y += max(t.height for t in row)
+    return sheet
 
 
 def kmeans_colors(pixels: np.ndarray, k: int, seed: int = 0, iterations: int = 20) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import linalg
 from torchmetrics.image.fid import FrechetInceptionDistance
 
@@ -24,6 +25,8 @@ from .features import PooledSegmenterFeatures
 
 FD_SEG = "FD-seg"
 FID = "FID"
+INCEPTION_SIZE = 299
+BATCH = 100
 
 
 class InceptionUnavailable(RuntimeError):
@@ -109,3 +112,23 @@ def distribution_metric(
     if segmenter is None:
         raise ValueError("FD-seg needs a PartSegmenter (or pass inception_weights for FID)")
     return FD_SEG, fd_seg_metric(segmenter, normalize)
+
+
+def to_feature_input(images: torch.Tensor, size: int) -> torch.Tensor:
+    """[-1, 1] images -> uint8 at the feature network's resolution (torchmetrics' convention)."""
+    if images.shape[-1] != size:
+        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def frechet(images: torch.Tensor, reference: torch.Tensor, feature_segmenter: PartSegmenter | None,
+            inception_weights: str | Path | None) -> tuple[str, float]:
+    """(label, distance) between two sets of [-1, 1] images: FID with Inception weights, else
+    FD-seg; images are resized to the feature network's resolution first."""
+    label, metric = distribution_metric(feature_segmenter, inception_weights)
+    size = feature_segmenter.config.resolution if inception_weights is None else INCEPTION_SIZE
+    for i in range(0, len(reference), BATCH):
+        metric.update(to_feature_input(reference[i : i + BATCH], size), real=True)
+    for i in range(0, len(images), BATCH):
+        metric.update(to_feature_input(images[i : i + BATCH], size), real=False)
+    return label, float(metric.compute())

@@ -1,6 +1,8 @@
 """What the dataset trainers share around their training steps: the bookkeeping options, the
 command line, the run set-up (threads, the Accelerator, the run folder with the options saved
-next to it, the same initial weights on every process), checkpoints and the end of a run."""
+next to it, the same initial weights on every process), step seeds, the GAN trainers' logging,
+sample grids and checkpoints after each step, and the end of a run. Reading checkpoints is
+`carstudio.checkpoints`' (evaluators use it too)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from typing import Any
 
 import torch
 
-CHECKPOINTS = "checkpoints"
-STATE_FILE = "trainer_state.json"  # written last: its presence marks a complete checkpoint
+from carstudio.checkpoints import STATE_FILE, checkpoint_dir, complete_checkpoints, latest_checkpoint, read_options
+
+SAMPLES = "samples"
 
 
 @dataclass
@@ -62,6 +65,11 @@ def due(step: int, every: int, last_step: int) -> bool:
     """Whether what is done every `every` steps (samples, checkpoints, evaluations) is due after
     `step`: the last step always is."""
     return step % every == 0 or step == last_step
+
+
+def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
+    """Codes and augmentations of one step: reproducible across restarts, distinct per process."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step * 101 + rank)
 
 
 # --- command line ----------------------------------------------------------------------------
@@ -156,8 +164,7 @@ def write_options(run: Any, options: Any, num_processes: int) -> None:
 def read_run(run_dir: Path, options_class: type) -> tuple[dict, Any]:
     """A run folder's options.json -> (the whole record, its options as `options_class`, lists
     back to tuples)."""
-    record = json.loads((run_dir / "options.json").read_text())
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in record["options"].items()}
+    record, values = read_options(run_dir)
     return record, options_class(**values)
 
 
@@ -180,21 +187,6 @@ def start_run(run: Any, options: Any, log: Callable[[str], None], seedable_sampl
 
 
 # --- checkpoints -----------------------------------------------------------------------------
-def checkpoint_dir(run_dir: Path, step: int) -> Path:
-    """run_dir/checkpoints/step_NNNNNNN (complete once it holds the state file)."""
-    return Path(run_dir) / CHECKPOINTS / f"step_{int(step):07d}"
-
-
-def complete_checkpoints(run_dir: Path) -> list[Path]:
-    """run_dir's checkpoints/step_NNNNNNN folders that hold a state file, oldest first."""
-    return sorted(p for p in (run_dir / CHECKPOINTS).glob("step_*") if (p / STATE_FILE).is_file())
-
-
-def latest_checkpoint(run_dir: Path) -> Path | None:
-    complete = complete_checkpoints(run_dir)
-    return complete[-1] if complete else None
-
-
 def save_checkpoint(accelerator, run_dir: Path, state: TrainState, keep: int) -> None:
     """accelerator.save_state to checkpoints/step_NNNNNNN, then the train state as its state file;
     only the last `keep` complete checkpoints are kept."""
@@ -209,7 +201,11 @@ def save_checkpoint(accelerator, run_dir: Path, state: TrainState, keep: int) ->
 
 
 def read_train_state(checkpoint: Path, state_class: type[TrainState]) -> TrainState:
-    return state_class(**json.loads((checkpoint / STATE_FILE).read_text()))
+    """The checkpoint's state file as `state_class`; fields it does not have are dropped (the
+    RoI-GAN and SSGAN checkpoints of before carry the segmenter's validation fields)."""
+    names = {f.name for f in dataclasses.fields(state_class)}
+    saved = json.loads((checkpoint / STATE_FILE).read_text())
+    return state_class(**{k: v for k, v in saved.items() if k in names})
 
 
 def resume(accelerator, run_dir: Path, fresh_state: TrainState, say: Callable[[str], None]) -> TrainState:
@@ -222,6 +218,27 @@ def resume(accelerator, run_dir: Path, fresh_state: TrainState, say: Callable[[s
     state = read_train_state(checkpoint, type(fresh_state))
     say(f"resumed from {checkpoint} (step {state.step})")
     return state
+
+
+# --- after each step of a GAN with an EMA generator (SN-GAN, StyleGAN) -----------------------
+def fixed_latents(o: Any) -> torch.Tensor:
+    """The sample grids' codes: `o.sample_count` of them, `o.z_dim` wide, from `o.seed`."""
+    return torch.randn(o.sample_count, o.z_dim, generator=torch.Generator().manual_seed(o.seed + 12345))
+
+
+def after_gan_step(accelerator, run: Any, o: Any, state: Any, ema: torch.nn.Module, z_fixed: torch.Tensor,
+                   say: Callable[[str], None], save_grid: Callable[[torch.nn.Module, torch.Tensor, Path], Path]) -> None:
+    """Logging (`state.last`, images per second), sample grids of the EMA generator on fixed codes
+    (`save_grid`) and checkpoints; the run, options and train state need the fields SN-GAN's and
+    StyleGAN's share."""
+    if state.step % o.log_every == 0:
+        rate = state.images_seen / max(state.seconds, 1e-9)
+        say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in state.last.items())
+            + f" {rate:.1f} img/s {state.seconds / 60:.1f} min")
+    if accelerator.is_main_process and due(state.step, o.sample_every, o.steps):
+        save_grid(ema, z_fixed, run.out / SAMPLES / f"step_{state.step:07d}.png")
+    if due(state.step, o.checkpoint_every, o.steps):
+        save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
 
 
 # --- end of a run ----------------------------------------------------------------------------
