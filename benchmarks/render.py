@@ -1,7 +1,7 @@
 """Renderer throughput and memory: samples/s with all four outputs (image, part map, sketch,
 paint) at 64x64 and 128x128, rendered only and rendered + written as PNG dataset files.
 
-    python benchmarks/render.py                 # markdown table (docs/data.md)
+    python benchmarks/render.py --json docs/bench_render.json   # markdown table and JSON (docs/data.md)
     python benchmarks/render.py --count 300 --sizes 64,128,250x150
 
 Each configuration runs in a fresh process so that its peak RSS (ru_maxrss) is its own.
@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from benchmarks.timing import write_report  # noqa: E402
 
 
 def _one(width: int, height: int, count: int, write: bool) -> dict:
@@ -79,6 +80,7 @@ def main() -> None:
     p.add_argument("--count", type=int, default=500)
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--write", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--json", type=Path)
     args = p.parse_args()
     if args.one:
         print(json.dumps(_one(*_size(args.one), args.count, args.write)))
@@ -91,6 +93,8 @@ def main() -> None:
     for r in rows:
         print(f"| {r['size']} | {r['mode']} | {r['samples_per_s']} | {r['ms_per_sample']} | "
               f"{r['peak_rss_mib']} |")
+    write_report({"cars": "all 26 catalogue cars, seed 0", "load_average_1min_before": round(load, 2),
+                  "rows": rows}, args.json)
 
 
 if __name__ == "__main__":
