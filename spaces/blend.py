@@ -19,8 +19,11 @@ blend_strip(frames) -> gallery. The futuristic column's buttons run the same fun
 from __future__ import annotations
 
 import argparse
+import functools
 
-from spaces.common import APP_DIR, configure_app, enlarge, launch_kwargs, seed_slider, session_scoped, user_errors
+from spaces.common import (APP_DIR, DESIGNS, configure_app, enlarge, launch_kwargs, seed_slider, session_scoped,
+                           user_errors)
+from spaces.studio import Studio
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 
@@ -57,8 +60,9 @@ def with_code(codes: dict | None, domain: str, code) -> dict:
     return {**(codes or {}), domain: code.flatten().tolist()}
 
 
-def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> gr.Blocks:
+def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None, studio: Studio | None = None) -> gr.Blocks:
     pipeline = shipped_pipeline() if pipeline is None else pipeline
+    studio = studio or Studio()
 
     @user_errors
     @session_scoped
@@ -74,15 +78,18 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
         car = pipe.car_from_image(open_image(upload), steps)
         return enlarge(car.reconstruction), with_code(codes, domain, car.code)
 
-    def blend_and_novelty(alpha, codes) -> tuple:
+    def blend_and_novelty(alpha, codes, request=None) -> tuple:
+        """The blend and its novelty; with a request (a person's action) it is kept as a design, with
+        the two codes it blended, which are its settings as much as α is."""
         pipe, codes = pipeline.get(), codes or {}
         image = pipe.blend(codes.get(EVERYDAY), codes.get(FUTURISTIC), alpha)
+        DESIGNS.add(request, "blend", "blend", dict(alpha=float(alpha), codes=codes), [image])
         return enlarge(image), pipe.describe_novelty(image)
 
     @user_errors
     @session_scoped
     def blend(alpha, codes, request: gr.Request):
-        return blend_and_novelty(alpha, codes)
+        return blend_and_novelty(alpha, codes, request)
 
     @user_errors
     @session_scoped
@@ -90,7 +97,7 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
         """After a car is picked: the blend once both are, silently nothing before."""
         if not codes or EVERYDAY not in codes or FUTURISTIC not in codes:
             return gr.skip(), gr.skip()
-        return blend_and_novelty(alpha, codes)
+        return blend_and_novelty(alpha, codes, request)
 
     @user_errors
     @session_scoped
@@ -98,6 +105,7 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
         pipe, codes = pipeline.get(), codes or {}
         frames = pipe.check_frames(frames)
         images = pipe.strip(codes.get(EVERYDAY), codes.get(FUTURISTIC), frames)
+        DESIGNS.add(request, "blend", "blend_strip", dict(frames=frames, codes=codes), images)
         return [(enlarge(image), f"α = {alpha:.2f}") for image, alpha in zip(images, strip_alphas(frames))]
 
     @user_errors
@@ -150,12 +158,14 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
                 blended = gr.Image(label="Blend", format="png", interactive=False, height=256,
                                    elem_id="blend-result")
                 novelty = gr.Markdown(label="Novelty", elem_id="blend-novelty")
+                studio.send_actions(blended)
             with gr.Column():
                 with gr.Row():
                     frames = gr.Slider(MIN_FRAMES, MAX_FRAMES, value=8, step=1, label="Strip frames")
                     strip_button = gr.Button("Show the strip (α from 1 to 0)")
                 strip = gr.Gallery(label="Everyday → futuristic", columns=4, format="png", object_fit="contain",
                                    height="auto", elem_id="blend-strip")
+                studio.send_actions(strip)
 
         # preprocess=False: raw values reach the pipeline and carstudio.inputs, which check them
         # with clear messages. The everyday column's events carry the public names.
@@ -174,6 +184,20 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None) -> g
                 preprocess=False,
             ).success(refresh_blend, [alpha, codes], [blended, novelty], api_name=f"blend_refresh_{domain}_encode",
                       api_visibility="private", preprocess=False)
+        def encode_sent(event, name, car, reconstruction, domain) -> None:
+            """A car sent from another tab is encoded at once, and re-blended."""
+            event.success(blend_encode, [name, car, refine, codes], [reconstruction, codes],
+                          api_name=f"blend_encode_sent_{domain}", api_visibility="private", preprocess=False,
+                          ).success(refresh_blend, [alpha, codes], [blended, novelty],
+                                    api_name=f"blend_refresh_sent_{domain}", api_visibility="private",
+                                    preprocess=False)
+
+        for domain, (name, car, _, _, _, reconstruction) in columns.items():
+            studio.receiver(f"blend_{domain}", f"Futuristic blend ({domain} car)", "blend", car,
+                            after=functools.partial(encode_sent, name=name, car=car, reconstruction=reconstruction,
+                                                    domain=domain))
+        studio.restorable(["blend"], "blend", dict(alpha=alpha, codes=codes))
+        studio.restorable(["blend_strip"], "blend", dict(frames=frames, codes=codes))
         alpha.release(blend, [alpha, codes], [blended, novelty], api_name="blend", preprocess=False)
         strip_button.click(blend_strip, [frames, codes], strip, api_name="blend_strip", preprocess=False)
         demo.load(start, [columns[EVERYDAY][2], columns[FUTURISTIC][2], refine, alpha],

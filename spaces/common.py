@@ -27,6 +27,7 @@ import gradio as gr  # noqa: E402
 
 from carstudio.hub import ModelUnavailable  # noqa: E402
 from carstudio.inputs import InvalidInput  # noqa: E402
+from spaces.designs import Designs  # noqa: E402
 from spaces.session_files import SessionFiles  # noqa: E402
 
 LOG = logging.getLogger("carstudio")
@@ -37,6 +38,7 @@ QUEUE_SIZE = 32
 # fallback for sessions that never end cleanly (see SessionFiles).
 DELETE_CACHE = (600, 3600)
 SESSION_FILES = SessionFiles(TEMP_DIR / "sessions", upload_root=TEMP_DIR)
+DESIGNS = Designs(SESSION_FILES)  # every result of a session with its settings (the Designs tab)
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -115,6 +117,7 @@ def launch_kwargs() -> dict:
 
 
 def end_session(request: gr.Request) -> None:
+    DESIGNS.end(request)
     SESSION_FILES.end(request)
 
 

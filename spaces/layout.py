@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from spaces.common import (APP_DIR, DISPLAY_SIZE, MAX_SEED, configure_app, enlarge, launch_kwargs, seed_slider,
-                           session_scoped, user_errors)
+from spaces.common import (APP_DIR, DESIGNS, DISPLAY_SIZE, MAX_SEED, configure_app, enlarge, launch_kwargs,
+                           seed_slider, session_scoped, user_errors)
+from spaces.studio import LAYOUT, Studio, editor_value
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -41,8 +42,9 @@ def legend_html() -> str:
     return f"<div>Part colours (the brush offers exactly these; the eraser paints background): {swatches}</div>"
 
 
-def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None) -> gr.Blocks:
+def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None, studio: Studio | None = None) -> gr.Blocks:
     pipeline = shipped_pipeline() if pipeline is None else pipeline
+    studio = studio or Studio()
 
     def layout_choices(seed, psi, mix, mix_seed, mix_layer) -> dict:
         pipe = pipeline.get()
@@ -54,10 +56,12 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None) -> gr.Bl
                                                integer=True)
         return choice
 
-    def render_parts(parts: np.ndarray, style_seed, variations) -> list[tuple[Image.Image, str]]:
+    def render_parts(parts: np.ndarray, style_seed, variations, record) -> list[tuple[Image.Image, str]]:
+        """The cars of `parts`; `record(settings, cars)` keeps them as a design."""
         count = check_number(variations, "Variations", low=1, high=MAX_VARIATIONS, integer=True)
         seed = check_number(style_seed, "Style seed", low=0, high=MAX_SEED, integer=True)
         cars = pipeline.get().render(np.repeat(parts[None], count, axis=0), style_seed=seed)
+        record(dict(style_seed=seed, variations=count), cars)
         return [(enlarge(car), f"style seed {seed}, variation {k + 1}") for k, car in enumerate(cars)]
 
     @user_errors
@@ -73,16 +77,23 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None) -> gr.Bl
         ids, unknown = part_layout(layout)
         parts = pipeline.get().fit(ids)[0].numpy()
         progress(0.3, desc="Rendering")
-        cars = render_parts(parts, style_seed, variations)
+        drawn = layout_image(parts)
+        cars = render_parts(parts, style_seed, variations, lambda settings, images: DESIGNS.add(
+            request, "layout", "layout_render", settings, images, inputs={"layout": drawn}))
         note = (f"{unknown:.1%} of the pixels had colours between the part colours and were snapped to the "
                 "nearest part." if unknown > 0 else "")
-        return enlarge(layout_image(parts), nearest=True), cars, label_map_image(parts), note
+        return enlarge(drawn, nearest=True), cars, label_map_image(parts), note
 
     @user_errors
     @session_scoped
     def generate(seed, psi, mix, mix_seed, mix_layer, style_seed, variations, request: gr.Request):
-        parts = pipeline.get().sample_layouts(1, **layout_choices(seed, psi, mix, mix_seed, mix_layer))[0].numpy()
-        return enlarge(layout_image(parts), nearest=True), render_parts(parts, style_seed, variations)
+        choice = layout_choices(seed, psi, mix, mix_seed, mix_layer)
+        parts = pipeline.get().sample_layouts(1, **choice)[0].numpy()
+        layout_settings = dict(seed=choice["seed"], psi=choice["psi"], mix=bool(mix),
+                               mix_seed=choice.get("mix_seed", mix_seed), mix_layer=choice.get("mix_layer", mix_layer))
+        cars = render_parts(parts, style_seed, variations, lambda settings, images: DESIGNS.add(
+            request, "layout", "layout_generate", {**layout_settings, **settings}, images))
+        return enlarge(layout_image(parts), nearest=True), cars
 
     with gr.Blocks() as demo:
         gr.Markdown(
@@ -123,6 +134,7 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None) -> gr.Bl
                                            interactive=False, height=256)
                 cars = gr.Gallery(label="Cars", columns=4, format="png", object_fit="contain", height="auto",
                                   elem_id="layout-results")
+                studio.send_actions(cars)
                 label_map = gr.File(label="Label map (PNG: pixel values are part ids 0-5, shown in the part colours)")
                 note = gr.Markdown()
 
@@ -135,6 +147,12 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None) -> gr.Bl
                               [rendered_layout, cars], api_name="layout_generate", preprocess=False)
         demo.load(sample_layout, [seed, psi, mix, mix_seed, mix_layer], [layout, label_map], api_name=False,
                   preprocess=False)
+        studio.receiver("layout", "Layout to car (editor)", "layout", layout, kind=LAYOUT, to_value=editor_value)
+        studio.restorable(["layout_render"], "layout", dict(style_seed=style_seed, variations=variations),
+                          computed=[(layout, lambda values: editor_value(values["layout"]))])
+        studio.restorable(["layout_generate"], "layout", dict(seed=seed, psi=psi, mix=mix, mix_seed=mix_seed,
+                                                              mix_layer=mix_layer, style_seed=style_seed,
+                                                              variations=variations))
     return demo
 
 

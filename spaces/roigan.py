@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 
-from spaces.common import APP_DIR, MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped, user_errors
+from spaces.common import (APP_DIR, DESIGNS, MAX_SEED, configure_app, launch_kwargs, seed_slider, session_scoped,
+                           user_errors)
+from spaces.studio import Studio, editor_value
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -51,12 +53,23 @@ def edit_input(value) -> tuple[Image.Image, np.ndarray]:
     return small, mask
 
 
+def mask_layer(mask: np.ndarray) -> Image.Image:
+    """The region as an editor layer: opaque white where brushed, transparent elsewhere."""
+    alpha = mask.astype(np.uint8) * 255
+    return Image.fromarray(np.dstack([alpha, alpha, alpha, alpha]), "RGBA")
+
+
+def restored_editor(values: dict) -> dict:
+    """The editor value of a design: its car with its region as the brushed layer."""
+    return {"background": values["image"], "layers": [values["region"]], "composite": None}
+
+
 def variant_choices(num_categories: int) -> list[tuple[str, int]]:
     return [(f"Variant {k + 1}", k) for k in range(num_categories)]
 
 
 def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
-                controls: tuple[int, int] | None = None) -> gr.Blocks:
+                controls: tuple[int, int] | None = None, studio: Studio | None = None) -> gr.Blocks:
     """`controls` = (continuous codes, categories); read from the shipped config, or from
     `pipeline` (loading it) when one is given without them."""
     if pipeline is None:
@@ -65,6 +78,12 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
     if controls is None:
         controls = pipeline.get().num_codes, pipeline.get().num_categories
     num_codes, num_categories = controls
+    studio = studio or Studio()
+
+    def record(request, action: str, chosen: dict, pictures, image, mask, **more) -> None:
+        settings = {**more, "variant": chosen["category"], "seed": chosen["seed"],
+                    **{f"control_{k + 1}": float(v) for k, v in enumerate(chosen["codes"])}}
+        DESIGNS.add(request, "region", action, settings, pictures, inputs={"image": image, "region": mask_layer(mask)})
 
     def choices(codes, variant, seed) -> dict:
         pipe = pipeline.get()
@@ -76,7 +95,9 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
     @session_scoped
     def region_edit(request: gr.Request, editor, variant, seed, *codes):
         image, mask = edit_input(editor)
-        out = pipeline.get()(image, mask, **choices(codes, variant, seed))
+        chosen = choices(codes, variant, seed)
+        out = pipeline.get()(image, mask, **chosen)
+        record(request, "region_edit", chosen, [out.roigan], image, mask)
         return out.roigan, out.telea
 
     @user_errors
@@ -87,6 +108,7 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
         chosen = choices(codes, variant, seed)
         frames = pipeline.get().sweep(image, mask, index, seed=chosen["seed"], codes=chosen["codes"],
                                       category=chosen["category"])
+        record(request, "region_sweep", chosen, frames, image, mask, control=index + 1)
         return [(frame, f"control {index + 1} = {value:+.2f}") for frame, value in zip(frames, SWEEP_VALUES)]
 
     @user_errors
@@ -95,6 +117,7 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
         image, mask = edit_input(editor)
         chosen = choices(codes, 0, seed)
         frames = pipeline.get().category_sweep(image, mask, seed=chosen["seed"], codes=chosen["codes"])
+        record(request, "region_variants", chosen, frames, image, mask)
         return [(frame, f"variant {k + 1}") for k, frame in enumerate(frames)]
 
     with gr.Blocks() as demo:
@@ -136,8 +159,10 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
                 with gr.Row():
                     roigan = gr.Image(label="RoI-GAN", format="png", interactive=False, elem_id="region-roigan")
                     telea = gr.Image(label="OpenCV Telea", format="png", interactive=False)
+                studio.send_actions(roigan)
                 frames = gr.Gallery(label="Sweep / variants", columns=4, format="png", object_fit="contain",
                                     height="auto")
+                studio.send_actions(frames)
 
         # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages
         edit_button.click(region_edit, [editor, variant, seed, *sliders], [roigan, telea], api_name="region_edit",
@@ -146,6 +171,12 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
                            preprocess=False)
         variants_button.click(region_variants, [editor, seed, *sliders], frames, api_name="region_variants",
                               preprocess=False)
+        studio.receiver("region", "Region edit", "region", editor, to_value=editor_value)
+        settings = {"seed": seed, **{f"control_{k + 1}": s for k, s in enumerate(sliders)}}
+        computed = [(editor, restored_editor)]
+        studio.restorable(["region_edit"], "region", {**settings, "variant": variant}, computed)
+        studio.restorable(["region_sweep"], "region", {**settings, "variant": variant, "control": control}, computed)
+        studio.restorable(["region_variants"], "region", settings, computed)
     return demo
 
 

@@ -35,7 +35,7 @@ LOG = logging.getLogger("carstudio")
 _SAFE_SESSION = re.compile(r"[^A-Za-z0-9_-]")
 
 
-def _session_key(request: Any) -> str:
+def session_key(request: Any) -> str:
     session = getattr(request, "session_hash", None) or "no-session"
     return _SAFE_SESSION.sub("_", str(session))[:64] or "no-session"
 
@@ -51,7 +51,7 @@ class SessionFiles:
         self.shared: Callable[[], set[str]] = set
 
     def folder(self, request: Any) -> Path:
-        return self.root / _session_key(request)
+        return self.root / session_key(request)
 
     def save_image(self, request: Any, image: Image.Image) -> str:
         """Write `image` as PNG into the session's folder (temp name, then rename) -> its path."""
@@ -87,11 +87,11 @@ class SessionFiles:
                  and not _is_within(p, self.root)}
         if paths:
             with self._lock:
-                self._uploads.setdefault(_session_key(request), set()).update(paths)
+                self._uploads.setdefault(session_key(request), set()).update(paths)
 
     def end(self, request: Any) -> None:
         """Delete the session's outputs and uploads (`demo.unload`)."""
-        key = _session_key(request)
+        key = session_key(request)
         with self._lock:
             uploads = self._uploads.pop(key, set())
             # Gradio stores uploads by content: a file another live session sent too stays
@@ -110,7 +110,7 @@ class SessionFiles:
 
     def uploads(self, request: Any) -> set[Path]:
         with self._lock:
-            return set(self._uploads.get(_session_key(request), set()))
+            return set(self._uploads.get(session_key(request), set()))
 
     def sessions(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir()) if self.root.exists() else []

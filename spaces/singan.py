@@ -8,8 +8,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from spaces.common import (APP_DIR, SESSION_FILES, TEMP_DIR, configure_app, launch_kwargs, seed_slider,
+from spaces.common import (APP_DIR, DESIGNS, SESSION_FILES, TEMP_DIR, configure_app, launch_kwargs, seed_slider,
                            session_scoped, user_errors)
+from spaces.studio import Studio, editor_value
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -31,7 +32,7 @@ from carstudio.pipelines.segmenter import DEFAULT_WEIGHTS as SEGMENTER_WEIGHTS  
 from carstudio.pipelines.segmenter import SegmenterPipeline  # noqa: E402
 from carstudio.pipelines.singan import AutomaticPainter, NoCarFound, SinGANPipeline  # noqa: E402
 from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunner  # noqa: E402
-from carstudio.train.singan import train_to_directory  # noqa: E402
+from carstudio.train.singan_trainer import train_to_directory  # noqa: E402
 
 MODEL_PREFIX = "singan-"
 EXAMPLES_DIR = APP_DIR / "examples"
@@ -110,8 +111,9 @@ def palette_html(palette: list[tuple[str, str]]) -> str:
     return f"<div>Palette of this car (the brush offers these colours; hover for the part): {swatches}</div>"
 
 
-def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> gr.Blocks:
+def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None, studio: Studio | None = None) -> gr.Blocks:
     models = shipped_models() if models is None else models
+    studio = studio or Studio()
     if not models:
         raise ModelUnavailable("No SinGAN reference car is installed under weights/singan-*.")
     default = next(iter(models))
@@ -150,7 +152,10 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
         painting = downscale_to(sketch_colors(sketch), 1024)
         progress(0.1, desc="Generating")
-        return pipe(count, seed=seed, painting=painting, inject_scale=scale, quantize=bool(quantize))
+        cars = pipe(count, seed=seed, painting=painting, inject_scale=scale, quantize=bool(quantize))
+        DESIGNS.add(request, "singan", "singan_paint", dict(car=name, inject_scale=scale, samples=count, seed=seed,
+                                                            quantize=bool(quantize)), cars, inputs={"painting": painting})
+        return cars
 
     @user_errors
     @session_scoped
@@ -161,9 +166,13 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         count = check_number(num_samples, "Number of samples", low=1, high=MAX_SAMPLES, integer=True)
         seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
         progress(0.1, desc="Segmenting the car")
-        painting = automatic_painting(pipe, downscale_to(open_image(photo), 1024))
+        picture = downscale_to(open_image(photo), 1024)
+        painting = automatic_painting(pipe, picture)
         progress(0.5, desc="Generating")
-        return painting, pipe(count, seed=seed, painting=painting, inject_scale=scale)
+        cars = pipe(count, seed=seed, painting=painting, inject_scale=scale)
+        DESIGNS.add(request, "singan", "singan_paint_photo", dict(car=name, inject_scale=scale, samples=count,
+                                                                  seed=seed), cars, inputs={"photo": picture})
+        return painting, cars
 
     @user_errors
     @session_scoped
@@ -173,7 +182,10 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
         seed = check_number(seed, "Seed", low=0, high=2**31 - 1, integer=True)
         stretch = check_number(width_scale, "Width scale", low=0.5, high=2.0)
         start = check_number(start_scale, "Start scale", low=0, high=pipe.num_scales - 1, integer=True)
-        return pipe(count, seed=seed, size_multiplier=(1.0, stretch), start_scale=start)
+        cars = pipe(count, seed=seed, size_multiplier=(1.0, stretch), start_scale=start)
+        DESIGNS.add(request, "singan", "singan_sample", dict(car=name, samples=count, seed=seed, width_scale=stretch,
+                                                             start_scale=start), cars)
+        return cars
 
     @user_errors
     @session_scoped
@@ -217,7 +229,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
             reference = gr.Image(label="Reference (training image)", interactive=False, scale=1, height=180,
                                  format="png")
         palette = gr.HTML()
-        with gr.Tab("Paint"):
+        with gr.Tabs() as modes, gr.Tab("Paint", id="paint"):
             with gr.Row():
                 with gr.Column():
                     sketch = gr.Sketchpad(label="Painting", type="filepath", image_mode="RGBA",
@@ -229,9 +241,11 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                         seed = seed_slider()
                         quantize = gr.Checkbox(True, label="Snap colours to the palette")
                     paint_button = gr.Button("Generate from painting", variant="primary", elem_id="singan-paint")
-                paint_gallery = gr.Gallery(label="Results", columns=2, elem_id="singan-results", format="png",
-                                           object_fit="contain", height="auto")
-        with gr.Tab("Paint from a photo", visible=segmenter_installed()):
+                with gr.Column():
+                    paint_gallery = gr.Gallery(label="Results", columns=2, elem_id="singan-results", format="png",
+                                               object_fit="contain", height="auto")
+                    studio.send_actions(paint_gallery)
+        with modes, gr.Tab("Paint from a photo", id="photo", visible=segmenter_installed()):
             gr.Markdown("Upload a car (a photo, a render or a sketch, side view works best): the part segmenter "
                         "finds its body, glass, wheels and lights, the car is moved onto the reference's place and "
                         "painted in the reference's part colours, and SinGAN turns that painting into a car.")
@@ -247,6 +261,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     auto_painting = gr.Image(label="Automatic painting", format="png", interactive=False)
                     photo_gallery = gr.Gallery(label="Results", columns=2, format="png", object_fit="contain",
                                                height="auto")
+                    studio.send_actions(photo_gallery)
             if segmenter_installed():
                 gr.Examples(
                     [[default, str(p), 2, 2, 0] for p in sorted(EXAMPLES_DIR.glob("*.png"))],
@@ -254,7 +269,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                     # no request: cached example outputs belong to every session, not to one
                     fn=lambda *args: paint_from_photo(*args, {}, None), cache_examples=True, cache_mode="lazy",
                     label="Example cars (renders of other models)")
-        with gr.Tab("Random samples"):
+        with modes, gr.Tab("Random samples", id="sample"):
             with gr.Row():
                 with gr.Column():
                     sample_count = gr.Slider(1, MAX_SAMPLES, value=4, step=1, label="Samples")
@@ -264,12 +279,14 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                                             info="0: from noise (texture, not a car); 1: keeps the car's layout "
                                                  "and varies it most; higher: closer to the reference")
                     sample_button = gr.Button("Sample", variant="primary")
-                sample_gallery = gr.Gallery(label="Random samples", columns=2, format="png", object_fit="contain",
-                                            height="auto")
+                with gr.Column():
+                    sample_gallery = gr.Gallery(label="Random samples", columns=2, format="png", object_fit="contain",
+                                                height="auto")
+                    studio.send_actions(sample_gallery)
             gr.Markdown("Samples start at scale 1: variations that keep the reference's layout. From noise "
                         "(start scale 0) they keep the reference's patches but not its global shape: as the seed "
                         "report found, SinGAN does not invent coherent new cars from noise alone.")
-        with gr.Tab("Train on your car"):
+        with modes, gr.Tab("Train on your car", id="train"):
             gr.Markdown(
                 f"Upload a side view of a car on a plain background (blank or one-colour pictures are refused: "
                 f"there is nothing to learn from them). Training uses the fast mode (about "
@@ -287,7 +304,9 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
 
         shown = [reference, palette, sketch, inject, start_scale, photo_inject]
         demo.load(show_reference, [car, session_models], shown, api_name=False)
-        car.change(show_reference, [car, session_models], shown, api_name="singan_reference")
+        # .input, not .change: a design restored from the Designs tab sets the car and its own settings,
+        # which the reference's defaults must not overwrite
+        car.input(show_reference, [car, session_models], shown, api_name="singan_reference")
         # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages
         paint_button.click(paint, [car, sketch, inject, count, seed, quantize, session_models], paint_gallery,
                            api_name="singan_paint", preprocess=False)
@@ -297,8 +316,21 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None) -> g
                             sample_gallery, api_name="singan_sample", preprocess=False)
         train_button.click(train, [upload, session_models], [session_models, car, train_status],
                            api_name="singan_train", concurrency_limit=None,
-                           preprocess=False)
+                           preprocess=False,
+                           ).success(show_reference, [car, session_models], shown, api_name="singan_trained_reference",
+                                     api_visibility="private")
         cancel_button.click(cancel, None, train_status, api_name="singan_cancel", concurrency_limit=None)
+        if segmenter_installed():
+            studio.receiver("singan_photo", "SinGAN (paint from a photo)", "singan", photo, subtab=(modes, "photo"))
+        studio.restorable(["singan_paint"], "singan", dict(car=car, inject_scale=inject, samples=count, seed=seed,
+                                                           quantize=quantize),
+                          computed=[(sketch, lambda values: editor_value(values["painting"]))], subtab=(modes, "paint"))
+        studio.restorable(["singan_paint_photo"], "singan", dict(car=car, inject_scale=photo_inject,
+                                                                 samples=photo_count, seed=photo_seed, photo=photo),
+                          subtab=(modes, "photo"))
+        studio.restorable(["singan_sample"], "singan", dict(car=car, samples=sample_count, seed=sample_seed,
+                                                            width_scale=width_scale, start_scale=start_scale),
+                          subtab=(modes, "sample"))
     return demo
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from spaces.common import (APP_DIR, MAX_SEED, configure_app, enlarge, launch_kwargs, seed_slider, session_scoped,
-                           user_errors)
+from spaces.common import (APP_DIR, DESIGNS, MAX_SEED, configure_app, enlarge, launch_kwargs, seed_slider,
+                           session_scoped, user_errors)
+from spaces.studio import LAYOUT, Studio, editor_value
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
 from carstudio.inputs import check_number, sketch_strokes  # noqa: E402
@@ -32,8 +34,14 @@ def shipped_pipeline() -> LazyModel[SketchToCarPipeline]:
 
 
 
-def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Blocks:
+def ink_picture(ink: np.ndarray) -> Image.Image:
+    """The strokes as dark lines on white, a Sketchpad value the tab reads back to the same ink."""
+    return Image.fromarray(255 - ink).convert("RGB")
+
+
+def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None, studio: Studio | None = None) -> gr.Blocks:
     pipeline = shipped_pipeline() if pipeline is None else pipeline
+    studio = studio or Studio()
 
     @user_errors
     @session_scoped
@@ -46,7 +54,10 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Bl
         count = check_number(num_variations, "Number of variations", low=1, high=MAX_VARIATIONS, integer=True)
         seed = check_number(seed, "Style seed", low=0, high=MAX_SEED, integer=True)
         progress(0.2, desc="Segmenting the sketch and generating")
-        out = pipeline.get()(sketch_strokes(sketch), count, seed=seed)
+        ink = sketch_strokes(sketch)
+        out = pipeline.get()(ink, count, seed=seed)
+        DESIGNS.add(request, "sketch", "sketch_generate", dict(variations=count, style_seed=seed, show_sfm=bool(show_sfm)),
+                    out.images, inputs={"sketch": ink_picture(ink)})
         sfm = [(enlarge(m, nearest=True), f"m{i + 1} ({m.width} px)")
                for i, m in enumerate(out.sfm_masks)] if show_sfm else []
         cars = [(enlarge(image), f"style seed {seed}, variation {k + 1}") for k, image in enumerate(out.images)]
@@ -76,8 +87,10 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Bl
             with gr.Column():
                 mask = gr.Image(label="Predicted part mask M0", format="png", interactive=False, height=256)
                 sfm = gr.Gallery(label="SFM masks m_i (coarse to fine)", columns=3, format="png", height="auto")
+                studio.send_actions(mask, kind=LAYOUT)
         cars = gr.Gallery(label="Generated cars", columns=4, format="png", object_fit="contain", height="auto",
                           elem_id="sketch-results")
+        studio.send_actions(cars)
         examples = sorted(EXAMPLES_DIR.glob("*.png"))
         if examples:
             gr.Examples([[str(p)] for p in examples], [sketch], label="Example sketches (drawn in the browser)")
@@ -86,6 +99,8 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None) -> gr.Bl
         mask_button.click(sketch_to_mask, sketch, mask, api_name="sketch_mask", preprocess=False)
         generate_button.click(sketch_to_car, [sketch, variations, seed, show_sfm], [mask, sfm, cars],
                               api_name="sketch_generate", preprocess=False)
+        studio.restorable(["sketch_generate"], "sketch", dict(variations=variations, style_seed=seed, show_sfm=show_sfm),
+                          computed=[(sketch, lambda values: editor_value(values["sketch"]))])
     return demo
 
 
