@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from benchmarks.timing import write_report  # noqa: E402
 from carstudio.pipelines.singan import SinGANPipeline  # noqa: E402
-from carstudio.train.singan import PRESETS, SinGANTrainer, SinGANTrainOptions, load_training_image  # noqa: E402
+from carstudio.train.singan_trainer import PRESETS, SinGANTrainer, SinGANTrainOptions, load_training_image  # noqa: E402
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10) -> float:

@@ -29,6 +29,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from carstudio.checkpoints import name_checkpoint_contents
 from carstudio.hub import write_model_card
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
@@ -118,11 +119,12 @@ def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
     encoder = build_encoder(generators[0], o).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=o.lr, weight_decay=o.weight_decay)
     encoder, optimizer = accelerator.prepare(encoder, optimizer)
+    name_checkpoint_contents(accelerator, {ENCODER: encoder})
     state = runs.resume(accelerator, run.out, TrainState(), say)
     encoder.train()
     while state.step < o.steps:
         tick = time.perf_counter()
-        rng = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
+        rng = runs.step_generator(o.seed, state.step, accelerator.process_index)
         state.last = train_step(encoder, generators, optimizer, o, rng, accelerator.backward)
         state.step += 1
         state.seconds += time.perf_counter() - tick

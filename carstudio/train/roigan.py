@@ -56,10 +56,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import load_file
 from torch.utils.data import DataLoader, TensorDataset
 
+from carstudio.cards import data_summary, licence_table
+from carstudio.checkpoints import name_checkpoint_contents, parse_spec
 from carstudio.data.cars import FAL, GPL
+from carstudio.data.loading import load_images
 from carstudio.data.roi import ROI_TYPES, sample_rois
 from carstudio.hub import write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
@@ -69,10 +71,8 @@ from carstudio.losses.matching import PerceptualFeatures, feature_matching, perc
 from carstudio.losses.regularizers import interpolates, total_variation, weighted_gradient_penalty, zero_centering
 from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead, complete
 from carstudio.train import runs
-from carstudio.train.runs import RunConfig
-from carstudio.train.segmenter import TrainState, data_summary, licence_table
-from carstudio.train.sngan import load_images, step_generator
-from carstudio.train.ssgan import load_segmenter
+from carstudio.train.frozen import perceptual_features
+from carstudio.train.runs import RunConfig, TrainState
 
 GENERATOR, DISCRIMINATOR, Q_HEAD = "generator", "discriminator", "q_head"
 GP_REGIONS = ("outside", "inside")
@@ -168,31 +168,19 @@ def build_discriminator(o: RoIGANTrainOptions) -> tuple[RoIGANDiscriminator, RoI
 
 
 def build_perceptual(o: RoIGANTrainOptions) -> PerceptualFeatures:
-    segmenter = load_segmenter(o.perceptual_segmenter) if o.perceptual_segmenter and not o.vgg_weights else None
-    return PerceptualFeatures.build(o.vgg_weights or None, segmenter, vgg_arch="vgg16")
-
-
-def checkpoint_files(spec: str) -> list[Path]:
-    """`RUN@STEP` -> the weight files of G, D and Q in that checkpoint (accelerate saves the prepared
-    models in that order as model, model_1, model_2)."""
-    run, sep, step = spec.partition("@")
-    if not sep or not step.isdigit():
-        raise ValueError(f"expected RUN@STEP, got {spec!r}")
-    folder = runs.checkpoint_dir(Path(run), int(step))
-    files = [folder / name for name in ("model.safetensors", "model_1.safetensors", "model_2.safetensors")]
-    if not all(f.is_file() for f in files):
-        raise FileNotFoundError(f"no complete checkpoint at {folder}")
-    return files
+    return perceptual_features(o.vgg_weights, o.perceptual_segmenter, vgg_arch="vgg16")
 
 
 def init_from_checkpoint(models: tuple[torch.nn.Module, ...], spec: str, say) -> None:
     """Load G, D, Q from RUN@STEP. Tensors the new model lacks, or has in another shape (e.g. a
     wider --d-widths), stay fresh and are named, so a new D can start against a trained G."""
-    files = checkpoint_files(spec)
-    folder = files[0].parent
-    for name, model, file in zip(("G", "D", "Q"), models, files):
+    checkpoint = parse_spec(spec)
+    if checkpoint is None:
+        raise ValueError(f"expected RUN@STEP (or a run folder), got {spec!r}")
+    folder = checkpoint.folder
+    for name, model, entry in zip(("G", "D", "Q"), models, (GENERATOR, DISCRIMINATOR, Q_HEAD)):
         own = model.state_dict()
-        saved = load_file(file)
+        saved = checkpoint.state_dict(entry)
         reshaped = sorted(k for k, v in saved.items() if k in own and own[k].shape != v.shape)
         result = model.load_state_dict({k: v for k, v in saved.items() if k not in reshaped}, strict=False)
         fresh = sorted(set(result.missing_keys) | set(reshaped))
@@ -418,7 +406,7 @@ def run_loop(accelerator, run, o, state, models, optimizers, perceptual, loader,
         loader.set_epoch(epoch)
         tick = time.perf_counter()
         for (images,) in (accelerator.skip_first_batches(loader, offset) if offset else loader):
-            rng = step_generator(o, state.step, accelerator.process_index)
+            rng = runs.step_generator(o.seed, state.step, accelerator.process_index)
             batch = prepare_batch(images, o, raw_g, rng)
             losses = train_step(accelerator, models, optimizers, perceptual, batch, o, rng)
             state.step += 1
@@ -447,6 +435,7 @@ def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
     opt_g = torch.optim.Adam(list(g.parameters()) + list(q.parameters()), lr=o.lr_g, betas=(o.beta1, o.beta2))
     opt_d = torch.optim.Adam(d.parameters(), lr=o.lr_d, betas=(o.beta1, o.beta2))
     g, d, q, opt_g, opt_d, loader = accelerator.prepare(g, d, q, opt_g, opt_d, loader)
+    name_checkpoint_contents(accelerator, {GENERATOR: g, DISCRIMINATOR: d, Q_HEAD: q})
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
     state = runs.resume(accelerator, run.out, TrainState(), say)
@@ -459,11 +448,6 @@ def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
 
 # --- command line ----------------------------------------------------------------------------
 TUPLE_OPTIONS = ("encoder_widths", "decoder_widths", "d_widths", "roi_types")
-
-
-def read_options(run_dir: Path) -> RoIGANTrainOptions:
-    """A run folder's options.json as options (lists back to tuples)."""
-    return runs.read_run(run_dir, RoIGANTrainOptions)[1]
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, RoIGANTrainOptions]:

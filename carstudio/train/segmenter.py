@@ -37,8 +37,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-from carstudio.data.cars import CATALOGUE, FAL, GPL
-from carstudio.data.datasets import RenderDataset
+from carstudio.cards import data_summary, licence_table
+from carstudio.checkpoints import name_checkpoint_contents
+from carstudio.data.cars import FAL, GPL
+from carstudio.data.loading import RenderTensors, hand_drawn_val, load_renders
 from carstudio.data.parts import NUM_PARTS, PART_NAMES
 from carstudio.data.sketch_augment import hand_drawn
 from carstudio.hub import checksum_lines
@@ -91,38 +93,6 @@ class SegmenterTrainOptions:
 
 
 # --- data ------------------------------------------------------------------------------------
-@dataclass
-class RenderTensors:
-    """Render folders held in memory as uint8: images/paints (N, 3, H, W), sketches (N, 1, H, W),
-    parts (N, H, W). A few hundred MB for 6000 samples at 128 px, and no per-step decoding."""
-
-    images: torch.Tensor
-    parts: torch.Tensor
-    paints: torch.Tensor | None = None
-    sketches: torch.Tensor | None = None
-    hand_drawn: torch.Tensor | None = None  # fixed hand-drawn versions of the sketches (validation)
-
-    def __len__(self) -> int:
-        return len(self.parts)
-
-
-def _to_uint8(x: torch.Tensor) -> torch.Tensor:
-    return ((x + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
-
-
-def load_renders(roots: list[Path], size: int, paints: bool = False, sketches: bool = False) -> RenderTensors:
-    fields = ["image", "parts"] + ["paint"] * paints + ["sketch"] * sketches
-    columns: dict[str, list[torch.Tensor]] = {f: [] for f in fields}
-    for root in roots:
-        dataset = RenderDataset(root, fields=fields, size=size)
-        for i in range(len(dataset)):
-            item = dataset[i]
-            for f in fields:
-                columns[f].append(item[f].to(torch.uint8) if f == "parts" else _to_uint8(item[f]))
-    stacked = {f: torch.stack(v) for f, v in columns.items()}
-    return RenderTensors(stacked["image"], stacked["parts"], stacked.get("paint"), stacked.get("sketch"))
-
-
 def class_weights(parts: torch.Tensor, power: float) -> torch.Tensor:
     """CE weights ~ frequency^-power, normalised to a pixel-average of 1, capped at 10x."""
     freq = torch.bincount(parts.flatten().long(), minlength=NUM_PARTS).double()
@@ -213,11 +183,6 @@ def sketch_inputs(sketches: torch.Tensor, o: SegmenterTrainOptions, g: torch.Gen
     x = sketches.float() / 127.5 - 1.0
     drawn = (torch.rand(x.shape[0], generator=g) < o.hand_drawn_prob).view(-1, 1, 1, 1)
     return torch.where(drawn, hand_drawn(x, generator=g), x)
-
-
-def hand_drawn_val(sketches: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """A fixed hand-drawn version of held-out uint8 sketches, so validation is comparable over time."""
-    return _to_uint8(hand_drawn(sketches.float() / 127.5 - 1.0, seed=seed))
 
 
 def choose_inputs(
@@ -329,6 +294,7 @@ def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
     model, optimizer, loader = accelerator.prepare(model, optimizer, loader)
+    name_checkpoint_contents(accelerator, {"segmenter": model})
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
@@ -343,7 +309,7 @@ def train(run: RunConfig, o: SegmenterTrainOptions, log=print) -> TrainState:
         batches = accelerator.skip_first_batches(loader, offset) if offset else loader
         tick = time.perf_counter()
         for batch in batches:
-            g = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
+            g = runs.step_generator(o.seed, state.step, accelerator.process_index)
             images, parts = batch[0], batch[1]
             paints = batch[2] if data.paints is not None else None
             sketches = batch[-1] if data.sketches is not None else None
@@ -423,33 +389,6 @@ def export(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, val: Ren
     (target / "README.md").write_text(model_card(run, o, state, evaluation, target))
     say(f"exported {run.out / BEST} -> {target}")
     return target
-
-
-def data_summary(roots: list[Path]) -> tuple[list[str], list[str]]:
-    """One line per render folder, and the names of the cars it shows."""
-    lines, cars = [], []
-    for root in roots:
-        settings_file = root / "dataset.json"
-        settings = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
-        count = sum(1 for _ in (root / "images").glob("*.png"))
-        cars += [c for c in settings.get("cars", []) if c not in cars]
-        lines.append(f"- `{root.as_posix()}`: {count} renders, {settings.get('width', '?')}x"
-                     f"{settings.get('height', '?')}, views `{settings.get('view', '?')}`, "
-                     f"seed {settings.get('seed', '?')}, {len(settings.get('cars', []))} cars")
-    return lines, cars
-
-
-def licence_table(train_cars: list[str], val_cars: list[str]) -> list[str]:
-    by_name = {c.name: c for c in CATALOGUE}
-    lines = ["| car | kind | domain | used for | licence | credit |", "| --- | --- | --- | --- | --- | --- |"]
-    for name in train_cars + [c for c in val_cars if c not in train_cars]:
-        use = "training" if name in train_cars else "held-out evaluation"
-        entry = by_name.get(name)
-        if entry is None:
-            lines.append(f"| {name} | ? | ? | {use} | unknown | unknown |")
-        else:
-            lines.append(f"| {name} | {entry.kind} | {entry.domain} | {use} | {entry.licence} | {entry.credit} |")
-    return lines
 
 
 def _iou_table(evaluation: dict) -> list[str]:

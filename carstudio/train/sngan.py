@@ -17,28 +17,26 @@ folder that --init-from reads. --export writes the EMA generator with a model ca
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
 from carstudio.augment import diff_augment, parse_policy
+from carstudio.cards import data_summary, licence_table
+from carstudio.checkpoints import name_checkpoint_contents
 from carstudio.data.cars import FAL, GPL
-from carstudio.data.datasets import RenderDataset
+from carstudio.data.loading import load_images
 from carstudio.hub import write_model_card
-from carstudio.imaging import tensor_to_pil
+from carstudio.imaging import tensor_to_pil, tile
 from carstudio.losses.adversarial import LeCamEMA, d_hinge, g_hinge, lecam_reg
 from carstudio.models.sngan import SNGANDiscriminator, SNGANGenerator, freeze_lowest_blocks
 from carstudio.train import runs
-from carstudio.train.segmenter import _to_uint8, data_summary, licence_table
+from carstudio.train.ema import ema_update
 
 MODELS = "models"
-SAMPLES = "samples"
 
 
 @dataclass
@@ -88,15 +86,6 @@ class TrainState(runs.TrainState):
 
 
 # --- data and models -------------------------------------------------------------------------
-def load_images(roots: list[Path], size: int) -> torch.Tensor:
-    """Render folders' images as one uint8 (N, 3, size, size) tensor."""
-    images = []
-    for root in roots:
-        dataset = RenderDataset(root, fields=("image",), size=size)
-        images += [_to_uint8(dataset[i]["image"]) for i in range(len(dataset))]
-    return torch.stack(images)
-
-
 def build_models(o: SNGANTrainOptions, init_from: Path | None) -> tuple[SNGANGenerator, SNGANDiscriminator, SNGANGenerator]:
     """G, D and the EMA copy of G: fresh from the options, or a finished run's models/ folder."""
     if init_from is None:
@@ -119,17 +108,6 @@ def make_optimizers(g: torch.nn.Module, d: torch.nn.Module, o: SNGANTrainOptions
     opt_g = torch.optim.Adam([p for p in g.parameters() if p.requires_grad], lr=o.g_lr, betas=betas)
     opt_d = torch.optim.Adam([p for p in d.parameters() if p.requires_grad], lr=o.d_lr, betas=betas)
     return opt_g, opt_d
-
-
-@torch.no_grad()
-def ema_update(ema: torch.nn.Module, model: torch.nn.Module, step: int, start: int, decay: float) -> None:
-    """ema <- decay * ema + (1 - decay) * model from step `start` on, a copy before; buffers
-    (BatchNorm statistics) are always copied."""
-    beta = decay if step >= start else 0.0
-    for e, p in zip(ema.parameters(), model.parameters()):
-        e.lerp_(p.detach(), 1.0 - beta)
-    for e, b in zip(ema.buffers(), model.buffers()):
-        e.copy_(b)
 
 
 # --- one iteration ---------------------------------------------------------------------------
@@ -165,16 +143,7 @@ def g_step(g, d, opt_g, batch_size: int, o: SNGANTrainOptions, accelerator, rng:
     return {"g_loss": loss.item()}
 
 
-def step_generator(o: SNGANTrainOptions, step: int, rank: int) -> torch.Generator:
-    """Codes and augmentations of one step: reproducible across restarts, distinct per process."""
-    return torch.Generator().manual_seed(o.seed * 1_000_003 + step * 101 + rank)
-
-
 # --- samples, checkpoints, export ------------------------------------------------------------
-def fixed_latents(o: SNGANTrainOptions) -> torch.Tensor:
-    return torch.randn(o.sample_count, o.z_dim, generator=torch.Generator().manual_seed(o.seed + 12345))
-
-
 @torch.no_grad()
 def save_sample_grid(generator: SNGANGenerator, z: torch.Tensor, path: Path) -> Path:
     """Images of `z` (eval mode) tiled into a square-ish grid PNG."""
@@ -182,14 +151,8 @@ def save_sample_grid(generator: SNGANGenerator, z: torch.Tensor, path: Path) -> 
     generator.eval()
     tiles = tensor_to_pil(generator(z.to(generator.device)))
     generator.train(was_training)
-    cols = math.ceil(math.sqrt(len(tiles)))
-    rows = math.ceil(len(tiles) / cols)
-    w, h = tiles[0].size
-    grid = Image.new("RGB", (cols * w, rows * h), "white")
-    for i, tile in enumerate(tiles):
-        grid.paste(tile, ((i % cols) * w, (i // cols) * h))
     path.parent.mkdir(parents=True, exist_ok=True)
-    grid.save(path)
+    tile(tiles).save(path)
     return path
 
 
@@ -239,20 +202,6 @@ def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -
 
 
 # --- training loop ---------------------------------------------------------------------------
-def after_step(accelerator, run, o, state, ema, z_fixed, say,
-               save_grid: Callable[[torch.nn.Module, torch.Tensor, Path], Path] = save_sample_grid) -> None:
-    """Logging, sample grids of the EMA generator on fixed codes (`save_grid`) and checkpoints;
-    StyleGAN's trainer uses it too, whose run, options and train state have the same fields."""
-    if state.step % o.log_every == 0:
-        rate = state.images_seen / max(state.seconds, 1e-9)
-        say(f"step {state.step}/{o.steps} " + " ".join(f"{k} {v:.4f}" for k, v in state.last.items())
-            + f" {rate:.1f} img/s {state.seconds / 60:.1f} min")
-    if accelerator.is_main_process and runs.due(state.step, o.sample_every, o.steps):
-        save_grid(ema, z_fixed, run.out / SAMPLES / f"step_{state.step:07d}.png")
-    if runs.due(state.step, o.checkpoint_every, o.steps):
-        runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
-
-
 def train(run: RunConfig, o: SNGANTrainOptions, log=print) -> TrainState:
     """Train (or resume) into run.out; export the EMA generator at the end when run.export is set."""
     parse_policy(o.policy)
@@ -266,7 +215,7 @@ def train(run: RunConfig, o: SNGANTrainOptions, log=print) -> TrainState:
     opt_g, opt_d = make_optimizers(g, d, o)
     g, d, opt_g, opt_d, loader = accelerator.prepare(g, d, opt_g, opt_d, loader)
     ema = ema.to(accelerator.device)
-    accelerator.register_for_checkpointing(ema)
+    name_checkpoint_contents(accelerator, {"generator": g, "discriminator": d}, custom={"generator_ema": ema})
     if len(loader) == 0:
         raise ValueError(f"fewer images per process than one batch ({o.batch_size})")
 
@@ -283,7 +232,7 @@ def train(run: RunConfig, o: SNGANTrainOptions, log=print) -> TrainState:
 def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -> None:
     lecam = LeCamEMA()
     lecam.load_state_dict(state.lecam)
-    z_fixed = fixed_latents(o)
+    z_fixed = runs.fixed_latents(o)
     raw_g = accelerator.unwrap_model(g)
     g.train(), d.train()
     batches_per_step = o.d_steps
@@ -296,7 +245,7 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
             reals = [next(batches, None) for _ in range(batches_per_step)]
             if reals[-1] is None:
                 break  # epoch ended inside a step: the next epoch starts it again
-            rng = step_generator(o, state.step, accelerator.process_index)
+            rng = runs.step_generator(o.seed, state.step, accelerator.process_index)
             for (real,) in reals:
                 real = real.float() / 127.5 - 1.0
                 state.last = d_step(g, d, opt_d, real, o, lecam, accelerator, rng)
@@ -307,7 +256,7 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
             state.lecam = lecam.state_dict()
             now = time.perf_counter()
             state.seconds += now - tick
-            after_step(accelerator, run, o, state, ema, z_fixed, say)
+            runs.after_gan_step(accelerator, run, o, state, ema, z_fixed, say, save_grid=save_sample_grid)
             tick = time.perf_counter()
 
 

@@ -34,9 +34,13 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
+from carstudio.cards import data_summary, licence_table
+from carstudio.checkpoints import name_checkpoint_contents
+from carstudio.data.cars import FAL, GPL
+from carstudio.data.loading import load_renders
 from carstudio.data.parts import colorize
 from carstudio.data.sketch_augment import hand_drawn
-from carstudio.hub import load_model, write_model_card
+from carstudio.hub import write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
 from carstudio.losses.kl import kl_divergence
 from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
@@ -49,10 +53,9 @@ from carstudio.models.ssgan import (
     one_hot_masks,
     reparameterize,
 )
-from carstudio.data.cars import FAL, GPL
 from carstudio.train import runs
-from carstudio.train.runs import RunConfig
-from carstudio.train.segmenter import TrainState, data_summary, licence_table, load_renders
+from carstudio.train.frozen import load_segmenter, perceptual_features
+from carstudio.train.runs import RunConfig, TrainState
 
 GENERATOR = "generator"
 STYLE_ENCODER = "style_encoder"
@@ -133,14 +136,8 @@ def learning_rates(o: SSGANTrainOptions) -> tuple[float, float]:
     return (o.lr / 2, o.lr * 2) if o.ttur else (o.lr, o.lr)
 
 
-def load_segmenter(name_or_path: str) -> PartSegmenter:
-    """A frozen PartSegmenter from a folder, or from weights/<name> (checksum-verified)."""
-    return load_model(PartSegmenter, name_or_path).eval().requires_grad_(False)
-
-
 def build_perceptual(o: SSGANTrainOptions) -> PerceptualFeatures:
-    segmenter = load_segmenter(o.perceptual_segmenter) if o.perceptual_segmenter and not o.vgg_weights else None
-    return PerceptualFeatures.build(o.vgg_weights or None, segmenter)
+    return perceptual_features(o.vgg_weights, o.perceptual_segmenter)
 
 
 @torch.no_grad()
@@ -269,6 +266,8 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     generator, discriminator, opt_g, opt_d, loader = accelerator.prepare(generator, discriminator, opt_g, opt_d, loader)
     if encoder is not None:
         encoder = accelerator.prepare(encoder)
+    name_checkpoint_contents(accelerator, {GENERATOR: generator, "discriminator": discriminator}
+                             | ({STYLE_ENCODER: encoder} if encoder is not None else {}))
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
@@ -285,7 +284,7 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
         loader.set_epoch(epoch)
         tick = time.perf_counter()
         for batch in (accelerator.skip_first_batches(loader, offset) if offset else loader):
-            g = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)
+            g = runs.step_generator(o.seed, state.step, accelerator.process_index)
             real, masks, _ = prepare_batch(batch, o, segmenter, g)
             losses = train_step(accelerator, (generator, encoder), discriminator, opt_g, opt_d, perceptual,
                                 real, masks, g, o)

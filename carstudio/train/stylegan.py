@@ -29,8 +29,8 @@ look alike and only the layout itself can tell them apart. --fake-layout softmax
 plain softmax (for comparison).
 
 The run folder holds options.json, checkpoints/step_NNNNNNN/ (accelerator.save_state every
---checkpoint-every steps, the last --keep-checkpoints kept, the EMA generator as
-custom_checkpoint_0.pkl; a restart with the same --out resumes from the latest complete one) and
+--checkpoint-every steps, the last --keep-checkpoints kept, the EMA generator among them as
+"generator_ema"; a restart with the same --out resumes from the latest complete one) and
 samples/step_NNNNNNN.png (the EMA generator on fixed codes with fixed noise, layouts coloured with
 `colorize`). --export (at the end, or on a rerun of a finished run) and --export-only (at once,
 also while the run trains) write the latest checkpoint's EMA generator to out/generator/ with
@@ -39,7 +39,6 @@ save_pretrained and a model card.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,20 +47,20 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
+from carstudio.cards import data_summary, licence_table
+from carstudio.checkpoints import name_checkpoint_contents, parse_spec
 from carstudio.data.cars import FAL, GPL
-from carstudio.data.datasets import RenderDataset
+from carstudio.data.loading import load_images, load_part_maps
 from carstudio.data.parts import BACKGROUND, NUM_PARTS, colorize
 from carstudio.hub import write_model_card
-from carstudio.imaging import tensor_to_pil
+from carstudio.imaging import tensor_to_pil, tile
 from carstudio.losses.adversarial import d_logistic, g_nonsaturating, r1_penalty
 from carstudio.models.ssgan import one_hot_masks
 from carstudio.models.stylegan import StyleGANDiscriminator, StyleGANGenerator
 from carstudio.train import runs
-from carstudio.train.segmenter import data_summary, licence_table
-from carstudio.train.sngan import after_step, ema_update, fixed_latents, load_images, step_generator
+from carstudio.train.ema import ema_update
 
 GENERATOR = "generator"
-EMA_STATE = "custom_checkpoint_0.pkl"  # accelerator.save_state's file of the first registered object: the EMA G
 TARGETS = ("parts", "image")
 FAKE_LAYOUTS = ("straight_through", "softmax")
 
@@ -120,15 +119,6 @@ def check_options(o: StyleGANTrainOptions) -> None:
         raise ValueError(f"--fake-layout must be one of {FAKE_LAYOUTS}, got {o.fake_layout!r}")
     if o.batch_size % min(o.mbstd_group, o.batch_size):
         raise ValueError(f"--batch-size {o.batch_size} must be a multiple of --mbstd-group {o.mbstd_group}")
-
-
-def load_part_maps(roots: list[Path], size: int) -> torch.Tensor:
-    """Render folders' part maps as one uint8 (N, size, size) tensor of part ids."""
-    maps = []
-    for root in roots:
-        dataset = RenderDataset(root, fields=("parts",), size=size)
-        maps += [dataset[i]["parts"].to(torch.uint8) for i in range(len(dataset))]
-    return torch.stack(maps)
 
 
 def load_training_data(roots: list[Path], o: StyleGANTrainOptions) -> torch.Tensor:
@@ -262,16 +252,6 @@ def preview(generator: StyleGANGenerator, z: torch.Tensor, psi: float = 1.0) -> 
     return [Image.fromarray(colorize(ids.cpu().numpy())) for ids in generator.label_maps(out)]
 
 
-def tile(tiles: list[Image.Image]) -> Image.Image:
-    """Tiles of one size into a square-ish grid on white."""
-    cols = math.ceil(math.sqrt(len(tiles)))
-    w, h = tiles[0].size
-    grid = Image.new("RGB", (cols * w, math.ceil(len(tiles) / cols) * h), "white")
-    for i, t in enumerate(tiles):
-        grid.paste(t, ((i % cols) * w, (i // cols) * h))
-    return grid
-
-
 def save_sample_grid(generator: StyleGANGenerator, z: torch.Tensor, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tile(preview(generator, z)).save(path)
@@ -281,17 +261,15 @@ def save_sample_grid(generator: StyleGANGenerator, z: torch.Tensor, path: Path) 
 def export(run_dir: Path, say=print) -> Path:
     """The EMA generator of the latest complete checkpoint -> run_dir/generator/ (safetensors)
     with a model card; safe to call while the run is still training."""
-    checkpoint = runs.latest_checkpoint(run_dir)
-    if checkpoint is None:
-        raise FileNotFoundError(f"no complete checkpoint under {run_dir / 'checkpoints'}")
+    checkpoint = parse_spec(f"{run_dir}@latest")  # FileNotFoundError without a complete one
     record, o = runs.read_run(run_dir, StyleGANTrainOptions)
-    state = runs.read_train_state(checkpoint, TrainState)
+    state = runs.read_train_state(checkpoint.folder, TrainState)
     generator = build_generator(o)
-    generator.load_state_dict(torch.load(checkpoint / EMA_STATE, map_location="cpu", weights_only=True))
+    generator.load_state_dict(checkpoint.state_dict("generator_ema"))
     target = run_dir / GENERATOR
     generator.save_pretrained(target, safe_serialization=True)
     write_model_card(target, model_card(record, o, state, generator, target.name))
-    say(f"exported the EMA generator of {checkpoint} -> {target}")
+    say(f"exported the EMA generator of {checkpoint.folder} -> {target}")
     return target
 
 
@@ -334,7 +312,7 @@ def train(run: RunConfig, o: StyleGANTrainOptions, log=print) -> TrainState:
     opt_g, opt_d = make_optimizers(g, d, o)
     g, d, opt_g, opt_d, loader = accelerator.prepare(g, d, opt_g, opt_d, loader)
     ema = ema.to(accelerator.device)
-    accelerator.register_for_checkpointing(ema)
+    name_checkpoint_contents(accelerator, {"generator": g, "discriminator": d}, custom={"generator_ema": ema})
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
@@ -347,7 +325,7 @@ def train(run: RunConfig, o: StyleGANTrainOptions, log=print) -> TrainState:
 
 
 def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -> None:
-    z_fixed = fixed_latents(o)
+    z_fixed = runs.fixed_latents(o)
     raw_g, raw_d = accelerator.unwrap_model(g), accelerator.unwrap_model(d)
     num_ws, global_batch = raw_g.num_ws, o.batch_size * accelerator.num_processes
     g.train(), d.train()
@@ -357,7 +335,7 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
         batches = iter(accelerator.skip_first_batches(loader, offset) if offset else loader)
         tick = time.perf_counter()
         for (batch,) in batches:
-            rng = step_generator(o, state.step, accelerator.process_index)
+            rng = runs.step_generator(o.seed, state.step, accelerator.process_index)
             real = real_inputs(batch, o, rng)
             state.last |= d_step(g, d, opt_d, real, o, state.step, accelerator, rng, num_ws)
             state.last |= g_step(g, raw_d, opt_g, o.batch_size, o, accelerator, rng, num_ws)
@@ -366,7 +344,7 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
             state.step += 1
             now = time.perf_counter()
             state.seconds += now - tick
-            after_step(accelerator, run, o, state, ema, z_fixed, say, save_grid=save_sample_grid)
+            runs.after_gan_step(accelerator, run, o, state, ema, z_fixed, say, save_grid=save_sample_grid)
             tick = time.perf_counter()
             if state.step >= o.steps:
                 break

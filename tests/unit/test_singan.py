@@ -7,7 +7,8 @@ from PIL import Image
 
 from carstudio.models.singan import SinGANDiscriminator, SinGANGenerator, pyramid_sizes
 from carstudio.pipelines.singan import SinGANPipeline
-from carstudio.train.singan import PRESETS, SinGANTrainer, SinGANTrainOptions, parse_args
+from carstudio.train.singan import parse_args
+from carstudio.train.singan_trainer import PRESETS, SinGANTrainer, SinGANTrainOptions
 
 TINY = dict(max_size=48, min_size=16, nfc=8, num_layers=3, iterations=4, g_steps=1, d_steps=1, seed=0)
 
@@ -143,7 +144,7 @@ def test_mid_scale_checkpoint_resumes_to_the_same_weights(tmp_path):
         trainer.save_checkpoint(tmp_path)
         saved.append(trainer.resume_point)
 
-    from carstudio.train.singan import TrainingCancelled
+    from carstudio.train.singan_trainer import TrainingCancelled
 
     with pytest.raises(TrainingCancelled):
         interrupted.train(on_checkpoint=checkpoint, should_stop=lambda: bool(saved))

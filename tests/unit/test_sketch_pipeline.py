@@ -13,7 +13,8 @@ from carstudio.metrics.segmentation import confusion_matrix, mean_iou
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator
 from carstudio.pipelines.sketch import SketchToCarPipeline
-from carstudio.train.segmenter import SegmenterTrainOptions, hand_drawn_val, load_renders
+from carstudio.data.loading import hand_drawn_val, load_renders
+from carstudio.train.segmenter import SegmenterTrainOptions
 from tests.smoke.helpers import SIZE, write_render_folder
 
 

@@ -14,7 +14,8 @@ from carstudio.models.sngan import (
     spectral_norm_weights,
 )
 from carstudio.train.encoder import EncoderTrainOptions, freeze, refine_latent, train_step
-from carstudio.train.sngan import SNGANTrainOptions, ema_update, make_optimizers
+from carstudio.train.ema import ema_update
+from carstudio.train.sngan import SNGANTrainOptions, make_optimizers
 
 TINY_G = dict(z_dim=8, resolution=16, widths=(16, 8, 8))
 TINY_D = dict(resolution=16, widths=(4, 8, 8))
