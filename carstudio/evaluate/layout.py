@@ -30,14 +30,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from carstudio.data.loading import load_renders
 from carstudio.data.parts import NUM_PARTS, PART_COLORS
-from carstudio.evaluate.ssgan import frechet
 from carstudio.metrics.features import load_default_segmenter
+from carstudio.metrics.frechet import frechet
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.stylegan import StyleGANGenerator
 from carstudio.pipelines.layout import LayoutToCarPipeline, layout_image, load_layout_generator, load_renderer
-from carstudio.train.segmenter import load_renders
 
 BATCH = 100
 SEED = 0

@@ -40,17 +40,16 @@ import cv2
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.torch import load_file
 from torchmetrics.functional.image import structural_similarity_index_measure
 
+from carstudio.checkpoints import config_from_options, parse_spec
+from carstudio.data.loading import held_out_images
 from carstudio.data.roi import ROI_TYPES, coverage, sample_rois
-from carstudio.evaluate.ssgan import frechet
 from carstudio.metrics.features import load_default_segmenter
+from carstudio.metrics.frechet import frechet
 from carstudio.metrics.image import DATA_RANGE, masked_l1
 from carstudio.models.roigan import RoIGANGenerator, complete
 from carstudio.pipelines.roigan import TELEA_RADIUS, RegionEditPipeline
-from carstudio.train.roigan import build_generator, checkpoint_files, read_options
-from carstudio.train.sngan import load_images
 
 BATCH = 100
 SEED = 0
@@ -60,18 +59,11 @@ SWEEP = torch.linspace(-1.0, 1.0, 7)
 
 # --- loading ---------------------------------------------------------------------------------
 def load_generator(spec: str) -> RoIGANGenerator:
-    """`PATH` (exported folder or weights name) or `RUN@STEP` (a training checkpoint: the first
-    prepared model, model.safetensors, is the generator)."""
-    if "@" in spec:
-        generator = build_generator(read_options(Path(spec.partition("@")[0])))
-        generator.load_state_dict(load_file(checkpoint_files(spec)[0]))
-        return generator.eval()
-    return RegionEditPipeline.from_pretrained(spec).generator
-
-
-def held_out(roots: list[Path], resolution: int, limit: int | None) -> torch.Tensor:
-    images = load_images(roots, resolution)
-    return images[: limit or len(images)].float() / 127.5 - 1.0
+    """`PATH` (exported folder or weights name) or `RUN@STEP` / `RUN` (a training checkpoint)."""
+    checkpoint = parse_spec(spec)
+    if checkpoint is None:
+        return RegionEditPipeline.from_pretrained(spec).generator
+    return checkpoint.load(RoIGANGenerator, "generator", config_from_options(RoIGANGenerator, checkpoint.options()))
 
 
 # --- scores inside the region ----------------------------------------------------------------
@@ -171,12 +163,12 @@ def score_table(test: list[Path], generator_spec: str, limit: int | None, train_
                 inception_weights: str | None, log=print) -> dict:
     generator = load_generator(generator_spec)
     res = generator.config.resolution
-    real = held_out(test, res, limit)
+    real = held_out_images(test, res, limit)
     features = None if inception_weights else load_default_segmenter()
     result = {"held_out": [str(p) for p in test], "samples": len(real), "resolution": res,
               "generator": generator_spec, "mask_seed": MASK_SEED, "rows": []}
     if train_reference:
-        reference = held_out(train_reference, res, len(real))
+        reference = held_out_images(train_reference, res, len(real))
         label, value = frechet(reference, real, features, inception_weights)
         result["floor"] = {"metric": label, "fd": value, "what": f"training renders {train_reference} vs held-out"}
         log(f"{label} floor (training renders vs held-out renders): {value:.4g}")
@@ -228,7 +220,7 @@ def showcase(test: list[Path], generator_spec: str, out: Path, count: int = 3, c
     image | mask | masked | Telea | RoI-GAN (sliders at 0); then one row per continuous code swept
     -1 .. 1 (7 frames); then one row with the categorical code's values (up to 8)."""
     pipe = RegionEditPipeline(load_generator(generator_spec))
-    real = held_out(test, pipe.resolution, count)
+    real = held_out_images(test, pipe.resolution, count)
     columns = max(7, min(8, pipe.num_categories))
     rows = []
     for i, x in enumerate(real):

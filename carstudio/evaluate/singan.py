@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from carstudio.imaging import grid
 from carstudio.pipelines.singan import SinGANPipeline
 
 
@@ -23,20 +24,6 @@ def labelled(image: Image.Image, text: str, width: int, height: int) -> Image.Im
     tile.paste(image.convert("RGB").resize((width, height), Image.LANCZOS), (0, 14))
     ImageDraw.Draw(tile).text((2, 1), text, fill="black")
     return tile
-
-
-def grid(rows: list[list[Image.Image]]) -> Image.Image:
-    width = max(sum(t.width for t in row) for row in rows)
-    height = sum(max(t.height for t in row) for row in rows)
-    sheet = Image.new("RGB", (width, height), "white")
-    y = 0
-    for row in rows:
-        x = 0
-        for tile in row:
-            sheet.paste(tile, (x, y))
-            x += tile.width
-        y += max(t.height for t in row)
-    return sheet
 
 
 def showcase(pipe: SinGANPipeline, paintings: list[Image.Image], scales: list[int], samples: int = 3,

@@ -2,14 +2,16 @@
 
     python -m carstudio.evaluate.singan_table train --image data/ref/car1-trb1_side_250x150.png \
         --out runs/singan-table [--rows defaults sinkhorn ...]
-    python -m carstudio.evaluate.singan_table evaluate --out runs/singan-table \
-        --painting docs/img/singan_table_painting.png
+    python -m carstudio.evaluate.singan_table evaluate --runs runs/singan-table \
+        --painting docs/img/singan_table_painting.png --out docs/singan_table.json
     python -m carstudio.evaluate.singan_table compare --models paper=runs/singan-paper-128/car1-trb1_side_250x150 \
         fast=runs/singan-fast-128/car1-trb1_side_250x150 --paintings docs/img/singan_table_painting.png
 
 Every row trains the same image with the same reduced budget (BUDGET: stated in the output),
 changing one option as the seed did. For each row and each injection scale, SAMPLES outputs of
 paint-to-image are scored; the row reports the best scale (as the seed's "best start scale").
+`train` trains with the same single-image trainer as `python -m carstudio.train.singan`
+(`carstudio.train.singan_trainer`); `evaluate` writes the table's JSON beside the docs.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from PIL import Image
 from carstudio.metrics.sifid import default_extractor
 from carstudio.metrics.singan_metric import score_paint_to_image
 from carstudio.pipelines.singan import SinGANPipeline
-from carstudio.train.singan import SinGANTrainOptions, train_image
+from carstudio.train.singan_trainer import SinGANTrainOptions, train_image
 
 # The CPU budget shared by every row: a 96-px-wide image, 200 iterations per scale, and a
 # constant width of 32 channels (the paper doubles it every 4 scales, which with scale factor
@@ -42,6 +44,8 @@ ROWS: dict[str, dict] = {
     "kernel-4-fewer-scales": {"kernel_size": 4, "min_size": 33},  # 3 scales vs 4 (seed: 4 vs 7)
 }
 SAMPLES = 4
+TABLE_JSON = Path(__file__).resolve().parents[2] / "docs" / "singan_table.json"
+RUNS = Path("runs/singan-table")
 
 
 def options_for(row: str) -> SinGANTrainOptions:
@@ -116,8 +120,9 @@ def main(argv=None) -> None:
     train.add_argument("--rows", nargs="+", choices=sorted(ROWS), default=list(ROWS))
     train.add_argument("--threads", type=int, default=1)
     evaluate = sub.add_parser("evaluate")
-    evaluate.add_argument("--out", type=Path, required=True)
+    evaluate.add_argument("--runs", type=Path, default=RUNS, help="the rows trained by `train --out` (default %(default)s)")
     evaluate.add_argument("--painting", type=Path, required=True)
+    evaluate.add_argument("--out", type=Path, default=TABLE_JSON, help="the table's JSON (default docs/singan_table.json)")
     evaluate.add_argument("--rows", nargs="+", choices=sorted(ROWS), default=list(ROWS))
     compare = sub.add_parser("compare", help="score trained runs given as NAME=RUN_IMAGE_FOLDER")
     compare.add_argument("--models", nargs="+", required=True, metavar="NAME=FOLDER",
@@ -136,9 +141,11 @@ def main(argv=None) -> None:
         if args.json:
             args.json.write_text(json.dumps({"samples": SAMPLES, "rows": results}, indent=1))
     else:
-        results = evaluate_rows(args.out, Image.open(args.painting).convert("RGB"), args.rows)
-        (args.out / "table.json").write_text(json.dumps({"budget": BUDGET, "samples": SAMPLES, "rows": results},
-                                                        indent=1))
+        if args.out.is_dir():
+            parser.error(f"--out is the table's JSON file, and {args.out} is a folder (the trained rows are --runs)")
+        results = evaluate_rows(args.runs, Image.open(args.painting).convert("RGB"), args.rows)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"budget": BUDGET, "samples": SAMPLES, "rows": results}, indent=1))
         print(f"Budget for every row: {BUDGET}")
     print(f"{SAMPLES} samples per injection scale; SIFID on {results[0]['features'] if results else '?'}\n")
     print(markdown_table(results))

@@ -32,9 +32,9 @@ The table and the showcase (run names are examples: one run per ablation, same -
         --out docs/img/blend_showcase.png
 
 Generators (`--run NAME=SPEC`, any number): SPEC is an exported folder or a weights name (the
-EMA generator), a run folder (its final models/generator_ema), or RUN@STEP (the EMA generator
-saved in that checkpoint: accelerator.save_state's custom_checkpoint_0.pkl, read with
-torch.load(weights_only=True); RUN@latest takes the newest complete checkpoint). For run
+EMA generator), or RUN@STEP (the EMA generator saved in that checkpoint, read by name with
+`carstudio.checkpoints`); RUN@latest or a bare run folder takes the newest complete
+checkpoint (for a finished run, the same weights as its models/generator_ema). For run
 folders the table states each row's budget (steps, real images through D, minutes) and setup
 (DiffAugment policy, LeCam weight, FreezeD blocks, the run it was fine-tuned from), and says
 whether all rows share one budget: the ablations (with vs without DiffAugment+LeCam; FreezeD vs
@@ -76,50 +76,49 @@ from pathlib import Path
 import torch
 from PIL import Image, ImageDraw
 
-from carstudio.evaluate.roigan import held_out
-from carstudio.evaluate.singan import grid
-from carstudio.evaluate.ssgan import frechet
-from carstudio.imaging import tensor_to_pil
-from carstudio.metrics.features import describe, load_default_segmenter
+from carstudio.checkpoints import Checkpoint, is_run_folder, latest_checkpoint, parse_spec, read_options
+from carstudio.data.loading import held_out_images
 from carstudio.hub import load_model
+from carstudio.imaging import grid, tensor_to_pil
+from carstudio.metrics.features import describe, load_default_segmenter
+from carstudio.metrics.frechet import frechet
 from carstudio.metrics.image import psnr, ssim
 from carstudio.metrics.novelty import NoveltyMeter, pooled_features
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
 from carstudio.pipelines.blend import (EVERYDAY, FUTURISTIC, FuturisticBlendPipeline, mix, refine_latent,
                                        strip_alphas)
-from carstudio.train import runs
-from carstudio.train.encoder import ENCODER
-from carstudio.train.sngan import MODELS, SNGANTrainOptions, TrainState
-from carstudio.train.stylegan import EMA_STATE
 
 BATCH = 100
 SEED = 0
 ALPHAS = strip_alphas(5)  # 1, 0.75, 0.5, 0.25, 0: from the everyday car to the futuristic one
-EMA_FOLDER = "generator_ema"
+EMA = "generator_ema"  # the EMA generator's name in SN-GAN checkpoints
+FINAL_EMA = Path("models") / EMA  # where a finished SN-GAN run saves it
+ENCODER = "encoder"  # where a finished encoder run saves the encoder
 
 
 # --- loading ---------------------------------------------------------------------------------
-def generator_config(run: Path) -> dict:
-    """The architecture of a run's generator: its saved models/ (a finished run), else those of
-    the run it was fine-tuned from (whose G it trains, whatever its own options say), else its
-    options."""
-    record, o = runs.read_run(run, SNGANTrainOptions)
+def legacy_generator_config(run: Path) -> dict:
+    """For checkpoints that recorded no config, the architecture of a run's generator: its saved
+    models/ (a finished run), else those of the run it was fine-tuned from (whose G it trains,
+    whatever its own options say), else its options."""
+    record, o = read_options(run)
     for source in (run, record.get("init_from")):
-        if source and (Path(source) / MODELS / EMA_FOLDER / "config.json").is_file():
-            return dict(SNGANGenerator.load_config(Path(source) / MODELS / EMA_FOLDER))
-    return {"z_dim": o.z_dim, "resolution": o.resolution, "widths": tuple(o.g_widths)}
+        if source and (Path(source) / FINAL_EMA / "config.json").is_file():
+            return dict(SNGANGenerator.load_config(Path(source) / FINAL_EMA))
+    return {"z_dim": o["z_dim"], "resolution": o["resolution"], "widths": tuple(o["g_widths"])}
 
 
-def training_record(run: Path, checkpoint: Path | None) -> dict:
+def training_record(run: Path, checkpoint: Checkpoint | None) -> dict:
     """What a run folder tells about a generator: its budget (at `checkpoint`) and its setup."""
-    record, o = runs.read_run(run, SNGANTrainOptions)
-    state = runs.read_train_state(checkpoint, TrainState) if checkpoint else TrainState()
-    return {"run": str(run), "checkpoint": None if checkpoint is None else checkpoint.name,
-            "step": state.step, "images_seen": state.images_seen, "minutes": round(state.seconds / 60, 1),
-            "batch_size": o.batch_size, "num_processes": record.get("num_processes"), "d_steps": o.d_steps,
-            "data": record.get("data"), "init_from": record.get("init_from"), "policy": o.policy,
-            "lecam_weight": o.lecam_weight, "freeze_d": o.freeze_d}
+    record, o = read_options(run)
+    state = checkpoint.train_state() if checkpoint else {}
+    return {"run": str(run), "checkpoint": None if checkpoint is None else checkpoint.folder.name,
+            "step": state.get("step", 0), "images_seen": state.get("images_seen", 0),
+            "minutes": round(state.get("seconds", 0.0) / 60, 1), "batch_size": o["batch_size"],
+            "num_processes": record.get("num_processes"), "d_steps": o["d_steps"], "data": record.get("data"),
+            "init_from": record.get("init_from"), "policy": o["policy"], "lecam_weight": o["lecam_weight"],
+            "freeze_d": o["freeze_d"]}
 
 
 def setup_text(info: dict) -> str:
@@ -136,33 +135,26 @@ def setup_text(info: dict) -> str:
 
 
 def load_generator(spec: str) -> tuple[SNGANGenerator, dict]:
-    """SPEC -> (EMA generator in eval mode, what is known of its training). SPEC: `RUN@STEP` or
-    `RUN@latest` (a checkpoint's EMA generator), a run folder (its models/generator_ema), a saved
-    generator folder or a weights name."""
-    path_text, _, step = spec.partition("@")
-    path = Path(path_text)
-    if step:
-        checkpoint = (runs.latest_checkpoint(path) if step == "latest"
-                      else runs.checkpoint_dir(path, int(step)))
-        if checkpoint is None or not (checkpoint / EMA_STATE).is_file():
-            raise FileNotFoundError(f"{spec}: no checkpoint with an EMA generator ({EMA_STATE}) under {path}")
-        generator = SNGANGenerator.from_config(generator_config(path))
-        generator.load_state_dict(torch.load(checkpoint / EMA_STATE, map_location="cpu", weights_only=True))
-        return generator.eval(), {"spec": spec, **training_record(path, checkpoint)}
-    run = None
-    if (path / "options.json").is_file():  # a run folder: its final EMA generator
-        run, path = path, path / MODELS / EMA_FOLDER
-    elif path.name == EMA_FOLDER and (path.parent.parent / "options.json").is_file():
-        run = path.parent.parent
-    generator = load_model(SNGANGenerator, path if path.is_dir() else path_text).eval()
-    info = {"spec": spec} if run is None else {"spec": spec, **training_record(run, runs.latest_checkpoint(run))}
-    return generator, info
+    """SPEC -> (EMA generator in eval mode, what is known of its training). SPEC: `RUN@STEP`,
+    `RUN@latest` or a run folder (a checkpoint's EMA generator), a saved generator folder or a
+    weights name."""
+    checkpoint = parse_spec(spec)
+    if checkpoint is not None:
+        generator = checkpoint.load(SNGANGenerator, EMA, legacy_generator_config(checkpoint.run))
+        return generator, {"spec": spec, **training_record(checkpoint.run, checkpoint)}
+    path = Path(spec)
+    generator = load_model(SNGANGenerator, path if path.is_dir() else spec).eval()
+    run = path.parent.parent  # a finished run's models/generator_ema: its run folder tells its budget
+    if path.name == EMA and is_run_folder(run):
+        folder = latest_checkpoint(run)
+        return generator, {"spec": spec, **training_record(run, folder and Checkpoint(run, folder))}
+    return generator, {"spec": spec}
 
 
 def load_encoder(spec: str) -> ResNet18Encoder:
     """An encoder run folder (its final encoder/), a saved encoder folder or a weights name."""
     path = Path(spec)
-    if (path / "options.json").is_file():
+    if is_run_folder(path):
         path = path / ENCODER
     return load_model(ResNet18Encoder, path if path.is_dir() else spec).eval()
 
@@ -184,7 +176,7 @@ def parse_runs(items: list[str]) -> dict[str, str]:
 def renders(roots: list[Path], resolution: int, n: int | None = None) -> torch.Tensor:
     """Render folders' images in [-1, 1], in a seeded random order, the first n of it: a subset
     draws from every folder (e.g. side and three-quarter views), not from the first one only."""
-    images = held_out(roots, resolution, None)
+    images = held_out_images(roots, resolution, None)
     return images[torch.randperm(len(images), generator=torch.Generator().manual_seed(SEED))[:n]]
 
 
@@ -385,7 +377,7 @@ def showcase(generator_spec: str, everyday_spec: str, encoder_spec: str, out: Pa
     pipe = FuturisticBlendPipeline(load_generator(generator_spec)[0], load_generator(everyday_spec)[0],
                                    load_encoder(encoder_spec))
     if tests and all(tests.get(d) for d in (EVERYDAY, FUTURISTIC)):
-        pictures = {d: tensor_to_pil(held_out(tests[d], pipe.resolution, rows)) for d in (EVERYDAY, FUTURISTIC)}
+        pictures = {d: tensor_to_pil(held_out_images(tests[d], pipe.resolution, rows)) for d in (EVERYDAY, FUTURISTIC)}
         pairs = [(pipe.car_from_image(e, refine_steps), pipe.car_from_image(f, refine_steps))
                  for e, f in zip(pictures[EVERYDAY], pictures[FUTURISTIC])]
     else:

@@ -28,23 +28,20 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from safetensors.torch import load_file
 
+from carstudio.checkpoints import config_from_options, parse_spec
+from carstudio.data.loading import hand_drawn_val, load_renders
 from carstudio.data.parts import NUM_PARTS
 from carstudio.inputs import sketch_strokes
 from carstudio.metrics.features import load_default_segmenter
-from carstudio.metrics.frechet import distribution_metric
+from carstudio.metrics.frechet import frechet
 from carstudio.metrics.image import ssim
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, one_hot_masks
 from carstudio.pipelines.sketch import SEGMENTER_WEIGHTS, SketchToCarPipeline, load_generator as load_shipped_generator
 from carstudio.pipelines.sketch import load_sketch_segmenter
-from carstudio.train import runs
-from carstudio.train.segmenter import hand_drawn_val, load_renders
-from carstudio.train.ssgan import SSGANTrainOptions, build_generator
 
 SKETCH_SEED = 1
 BATCH = 100
@@ -53,17 +50,13 @@ DIVERSITY_SAMPLES = 200
 
 # --- loading ---------------------------------------------------------------------------------
 def load_generator(spec: str) -> SSGANGenerator | SPADEGenerator:
-    """`PATH` (exported folder or weights name) or `RUN@STEP` (a training checkpoint)."""
-    path, _, step = spec.partition("@")
-    if step:
-        run = Path(path)
-        options = json.loads((run / "options.json").read_text())["options"]
-        options = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
-        generator = build_generator(SSGANTrainOptions(**options))
-        checkpoint = runs.checkpoint_dir(run, int(step)) / "model.safetensors"
-        generator.load_state_dict(load_file(checkpoint))  # the first prepared model is the generator
-        return generator.eval()
-    return load_shipped_generator(path)
+    """`PATH` (exported folder or weights name) or `RUN@STEP` / `RUN` (a training checkpoint)."""
+    checkpoint = parse_spec(spec)
+    if checkpoint is None:
+        return load_shipped_generator(spec)
+    options = checkpoint.options()
+    generator_class = SPADEGenerator if options.get("model") == "spade" else SSGANGenerator
+    return checkpoint.load(generator_class, "generator", config_from_options(generator_class, options))
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -98,24 +91,6 @@ def z_diversity(generator, parts: torch.Tensor) -> float:
     """Mean absolute difference (images in [-1, 1]) between two style seeds on the same masks:
     how much z changes the output. 0 means the generator ignores z."""
     return float((generate(generator, parts, seed=0) - generate(generator, parts, seed=1)).abs().mean())
-
-
-def to_feature_input(images: torch.Tensor, size: int) -> torch.Tensor:
-    """[-1, 1] images -> uint8 at the feature segmenter's resolution (torchmetrics' convention)."""
-    if images.shape[-1] != size:
-        images = F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False)
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
-def frechet(images: torch.Tensor, reference: torch.Tensor, feature_segmenter: PartSegmenter,
-            inception_weights: str | None) -> tuple[str, float]:
-    label, metric = distribution_metric(feature_segmenter, inception_weights)
-    size = feature_segmenter.config.resolution if inception_weights is None else 299
-    for i in range(0, len(reference), BATCH):
-        metric.update(to_feature_input(reference[i : i + BATCH], size), real=True)
-    for i in range(0, len(images), BATCH):
-        metric.update(to_feature_input(images[i : i + BATCH], size), real=False)
-    return label, float(metric.compute())
 
 
 def score_table(test: list[Path], generators: dict[str, str], sketch_segmenter: str, limit: int | None,

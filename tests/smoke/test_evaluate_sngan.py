@@ -45,12 +45,13 @@ def finite(value) -> bool:
 def test_table_and_showcase(renders, models, tmp_path, restore_torch_threads):
     run = tmp_path / "run"
     train_sngan(["--data", str(renders), "--out", str(run), "--steps", "1", *TINY_ARGS])
-    # the checkpoint's EMA generator (RUN@STEP) is the one the finished run saved
+    # the checkpoint's EMA generator (RUN@STEP, read by name) is the one the finished run saved
     at_step, info = load_generator(f"{run}@1")
-    final, _ = load_generator(str(run))
+    final, final_info = load_generator(str(run / "models" / "generator_ema"))
     for key, value in final.state_dict().items():
         torch.testing.assert_close(at_step.state_dict()[key], value, msg=key)
     assert info["step"] == 1 and info["policy"] == "color,translation,cutout" and info["lecam_weight"] == 0.3
+    assert final_info["step"] == 1 and final_info["checkpoint"] == "step_0000001"
 
     out = tmp_path / "table.json"
     main(["table", "--everyday-test", str(renders), "--futuristic-test", str(renders),
