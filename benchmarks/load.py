@@ -36,6 +36,7 @@ from PIL import Image, ImageDraw
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from benchmarks.startup import free_port, rss_mb  # noqa: E402
+from benchmarks.timing import write_report  # noqa: E402
 
 TEMP_DIR = REPO / ".gradio_tmp"
 TRAINING_PHOTO = REPO / "examples" / "car5-trb1_side.png"
@@ -291,7 +292,7 @@ def main(argv: list[str] | None = None) -> dict:
         os.environ.setdefault("CARSTUDIO_SINGAN_TRAIN_PRESET", "smoke")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # gradio_client: no telemetry from the load generator
     process, url = start_app()
-    report = {"url": url, "load": [], "soak": None}
+    report = {"url": url, "load_average_1min_before": round(os.getloadavg()[0], 2), "load": [], "soak": None}
     try:
         with tempfile.TemporaryDirectory() as folder:
             inputs = write_inputs(Path(folder))
@@ -309,8 +310,7 @@ def main(argv: list[str] | None = None) -> dict:
     finally:
         process.terminate()
         process.wait(20)
-    if args.json:
-        args.json.write_text(json.dumps(report, indent=1) + "\n")
+    write_report(report, args.json)
     return report
 
 
