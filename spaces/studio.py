@@ -117,7 +117,8 @@ class Studio:
                         self._send_button(number, sender, key, receiver)
 
     def _send_button(self, number: int, sender: Sender, key: str, receiver: Receiver) -> None:
-        button = gr.Button(f"Send to {receiver.label}", size="sm", min_width=80, variant="secondary")
+        button = gr.Button(f"Send to {receiver.label}", size="sm", min_width=80, variant="secondary",
+                           elem_id=f"{sender.source.elem_id or f'result-{number}'}-to-{key}")
         outputs = [self.tabs, receiver.component] + ([receiver.subtab[0]] if receiver.subtab else [])
 
         @user_errors

@@ -134,3 +134,67 @@ def test_blend_two_cars_and_show_the_strip(page, blend_url):
     wait_for_images(page, "#blend-strip", 8)
     assert "the usual gap between training cars" in page.locator("#blend-novelty").inner_text()
     no_error_and_screenshot(page, "browser_blend.png")
+
+
+def image_pixels(page, selector: str):
+    """The pixels of the image shown under `selector`, fetched as the browser got it."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    src = page.locator(f"{selector} img").first.get_attribute("src")
+    return np.asarray(Image.open(io.BytesIO(page.request.get(src).body())).convert("RGB"))
+
+
+@pytest.mark.skipif(not all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, GENERATOR_WEIGHTS, "roigan-64",
+                                                                   "sngan-futuristic-64", "encoder-futuristic-64")),
+                    reason="the studio chain needs the sketch, region and blend weights")
+def test_carry_a_car_from_sketch_to_region_edit_to_blend_and_restore_a_design(page, app_url):
+    """The whole app: draw a car, send the first one to Region edit, brush and regenerate a region, send
+    the result to the blend's everyday car (encoded and re-blended at once); then the Designs tab lists
+    the three results and restoring the region edit's settings regenerates the same picture."""
+    import numpy as np
+
+    page.goto(app_url)
+    page.get_by_role("tab", name="Sketch to car (SSGAN)").click()
+    draw_on_sketchpad(page, OUTLINES["sedan"])
+    page.locator("#sketch-generate").click()
+    wait_for_images(page, "#sketch-results", 4)
+    page.locator("#sketch-results-to-region").click()
+    editor = page.locator("#region-editor")
+    editor.wait_for(state="visible")
+    page.wait_for_function("""() => [...document.querySelectorAll('#region-editor canvas')].length > 0""")
+    page.wait_for_timeout(2000)  # the sent car loads into the canvas
+    brush_stroke(page, editor, 0.35, 0.5, 0.3)
+    page.locator("#region-edit").click()
+    wait_for_images(page, "#region-roigan", 1)
+    edited = image_pixels(page, "#region-roigan")
+    no_error_and_screenshot(page, "browser_studio_region.png")
+
+    page.locator("#region-roigan-to-blend_everyday").click()
+    # the blend tab opens with the car in its everyday column, encoded and blended (a blend design appears)
+    wait_for_images(page, "#blend-everyday-car", 1)
+    wait_for_images(page, "#blend-result", 1)
+    page.wait_for_function("""() => document.querySelector('#blend-novelty').innerText.includes('training')""",
+                           timeout=60_000)
+    no_error_and_screenshot(page, "browser_studio_blend.png")
+
+    page.get_by_role("tab", name="Designs").click()
+    wait_for_images(page, "#designs-gallery", 3)
+    captions = page.locator("#designs-gallery").inner_text()
+    assert captions.index("blend:") < captions.index("region:") < captions.index("sketch:"), captions
+    page.locator("#designs-gallery .thumbnail-item").nth(1).click()  # newest first: blend, region edit, sketch
+    page.wait_for_function("""() => document.querySelector('#designs-settings').innerText.includes('region_edit')""",
+                           timeout=30_000)
+    no_error_and_screenshot(page, "browser_studio_designs.png")
+    page.locator("#designs-restore").click()
+    editor.wait_for(state="visible")
+    page.wait_for_timeout(2000)  # the design's car and region load into the editor
+    page.locator("#region-edit").click()
+    page.wait_for_function("""() => { const img = document.querySelector('#region-roigan img');
+        return img && img.complete && img.naturalWidth > 0; }""", timeout=60_000)
+    page.wait_for_timeout(1500)
+    again = image_pixels(page, "#region-roigan")
+    no_error_and_screenshot(page, "browser_studio_restored.png")
+    assert again.shape == edited.shape and np.array_equal(again, edited)
