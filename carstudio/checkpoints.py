@@ -92,11 +92,14 @@ def name_checkpoint_contents(accelerator, models: dict[str, torch.nn.Module],
     def write_contents(prepared: list, weights: list, output_dir: str) -> None:
         if not accelerator.is_main_process:
             return
-        position = {id(m): i for i, m in enumerate(prepared)}
-        missing = [name for name, m in models.items() if id(m) not in position]
+        # matched unwrapped: what the accelerator keeps and what prepare() returned may be
+        # different wrappers (DistributedDataParallel) of the same module
+        position = {id(accelerator.unwrap_model(m)): i for i, m in enumerate(prepared)}
+        index = {name: position.get(id(accelerator.unwrap_model(m))) for name, m in models.items()}
+        missing = [name for name, i in index.items() if i is None]
         if missing:
             raise ValueError(f"not prepared by the accelerator, so not in its checkpoints: {missing}")
-        contents = {name: describe(m, _MODEL_FILE.format(suffix=f"_{position[id(m)]}" if position[id(m)] else ""))
+        contents = {name: describe(m, _MODEL_FILE.format(suffix=f"_{index[name]}" if index[name] else ""))
                     for name, m in models.items()}
         contents |= {name: describe(m, _CUSTOM_FILE.format(index=i)) for i, (name, m) in enumerate(custom.items())}
         Path(output_dir).mkdir(parents=True, exist_ok=True)

@@ -74,10 +74,14 @@ def launch_two_processes(module: str, args: list[str], timeout: int = 180) -> su
 
 
 def assert_two_process_checkpoint(run: Path, step: int) -> None:
-    """options.json counts two processes and the checkpoint of `step` holds both processes' random states."""
+    """options.json counts two processes and the checkpoint of `step` holds both processes' random
+    states and names its models (matched through the DistributedDataParallel wrappers)."""
     assert json.loads((run / "options.json").read_text())["num_processes"] == 2
     checkpoint = run / "checkpoints" / f"step_{step:07d}"
     assert (checkpoint / "random_states_0.pkl").is_file() and (checkpoint / "random_states_1.pkl").is_file()
+    contents = json.loads((checkpoint / "contents.json").read_text())
+    files = [entry["file"] for entry in contents.values()]
+    assert len(set(files)) == len(files) and all((checkpoint / f).is_file() for f in files), contents
 
 
 # --- resuming --------------------------------------------------------------------------------
