@@ -89,6 +89,8 @@ class Studio:
 
     def send_actions(self, source: gr.Image | gr.Gallery, kind: str = CAR) -> None:
         """A row of "send to" buttons under `source` (filled by `wire`)."""
+        if source.interactive is None:
+            source.interactive = False  # an event input would otherwise turn a result into an upload box
         selected = None
         if isinstance(source, gr.Gallery):
             selected = gr.State(0)
