@@ -83,7 +83,7 @@ def test_encoder_training_resume_and_export(tmp_path, capsys, restore_torch_thre
     SNGANGenerator(z_dim=8, resolution=32, widths=(16, 8, 8, 4)).save_pretrained(tmp_path / "g")
     SNGANGenerator(z_dim=8, resolution=32, widths=(16, 8, 8, 4)).save_pretrained(tmp_path / "g2")
     run, export = tmp_path / "enc", tmp_path / "weights" / "encoder-tiny"
-    args = ["--generator", str(tmp_path / "g"), str(tmp_path / "g2"), "--out", str(run), "--export", str(export), "--width", "4",
+    args = ["--generator", str(tmp_path / "g"), str(tmp_path / "g2"), "--out", str(run), "--export", str(export), "--width", "8",
             "--steps", "2", "--batch-size", "4", "--image-weight", "0.5", "--checkpoint-every", "1",
             "--log-every", "1"]
     train_encoder(args)
@@ -103,7 +103,7 @@ def test_encoder_with_two_processes_through_accelerate_launch(tmp_path):
     run = tmp_path / "enc"
     result = launch_two_processes("carstudio.train.encoder",
                                   ["--generator", str(tmp_path / "g"), str(tmp_path / "g2"), "--out", str(run),
-                                   "--width", "4", "--steps", "1", "--batch-size", "4", "--checkpoint-every", "1",
+                                   "--width", "8", "--steps", "1", "--batch-size", "4", "--checkpoint-every", "1",
                                    "--log-every", "1", "--threads", "1"])
     assert_two_process_checkpoint(run, 1)
     assert "step 1/1" in result.stdout and "latent_mse" in result.stdout
