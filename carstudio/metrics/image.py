@@ -40,3 +40,22 @@ def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
         raise ValueError("the mask selects no pixels")
     diff = (a.float() - b.float()).abs().mean(dim=1, keepdim=True)
     return float(diff[mask].sum() / pixels)
+
+
+_LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+
+
+def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) in [-1, 1] -> (B,) mean squared Laplacian of the luminance: what blur removes."""
+    luma = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2])[:, None].float()
+    response = torch.nn.functional.conv2d(luma, _LAPLACIAN[None, None].to(luma), padding=0)
+    return response.pow(2).mean(dim=(1, 2, 3))
+
+
+def sharpness_index(images: torch.Tensor, reference: torch.Tensor) -> float:
+    """High-frequency energy of `images` relative to `reference` (both (B, 3, H, W) in [-1, 1],
+    at the same size): 1 is as sharp as the reference, < 1 blurrier, > 1 noisier or sharper.
+    Paired or not: it compares the two sets' mean energies."""
+    if images.shape[-2:] != reference.shape[-2:]:
+        raise ValueError(f"compare at one size: {tuple(images.shape[-2:])} vs {tuple(reference.shape[-2:])}")
+    return float(high_frequency_energy(images).mean() / high_frequency_energy(reference).mean().clamp_min(1e-12))
