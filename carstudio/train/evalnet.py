@@ -257,14 +257,7 @@ def model_card(run: RunConfig, o: EvalNetTrainOptions, state: TrainState, metric
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, EvalNetTrainOptions]:
-    parser = runs.trainer_parser(__doc__)
-    runs.add_data_argument(parser)
-    parser.add_argument("--val-data", nargs="+", type=Path, default=[], help="render folders for accuracy per head")
-    runs.add_out_argument(parser)
-    parser.add_argument("--export", type=Path, help="write the final model and its card here at the end")
-    args, options = runs.parse_trainer_args(parser, argv, EvalNetTrainOptions, tuple_options=("widths",))
-    command = runs.command_line("carstudio.train.evalnet", argv)
-    return RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command), options
+    return runs.parse_render_run(__doc__, "carstudio.train.evalnet", EvalNetTrainOptions, argv, val_help="render folders for accuracy per head")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -134,6 +134,20 @@ def parse_trainer_args(parser: argparse.ArgumentParser, argv: list[str] | None, 
     return args, options_from_args(args, options_class, tuple_options)
 
 
+def parse_render_run(doc: str, module: str, options_class: type, argv: list[str] | None, val_help: str,
+                     tuple_options: tuple[str, ...] = ("widths",)) -> tuple[RunConfig, Any]:
+    """The command line of a trainer on render folders with held-out ones (--data, --val-data,
+    --out, --export, --threads and the options) -> (RunConfig, options)."""
+    parser = trainer_parser(doc)
+    add_data_argument(parser)
+    parser.add_argument("--val-data", nargs="+", type=Path, default=[], help=val_help)
+    add_out_argument(parser)
+    parser.add_argument("--export", type=Path, help="write the final (or best) model and its card here at the end")
+    args, options = parse_trainer_args(parser, argv, options_class, tuple_options=tuple_options)
+    command = command_line(module, argv)
+    return RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command), options
+
+
 def command_line(module: str, argv: list[str] | None) -> str:
     """The command that started the run, for options.json and the model card."""
     return f"python -m {module} " + shlex.join(sys.argv[1:] if argv is None else argv)

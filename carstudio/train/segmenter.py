@@ -465,14 +465,7 @@ def model_card(run: RunConfig, o: SegmenterTrainOptions, state: TrainState, eval
 
 # --- command line ----------------------------------------------------------------------------
 def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SegmenterTrainOptions]:
-    parser = runs.trainer_parser(__doc__)
-    runs.add_data_argument(parser)
-    parser.add_argument("--val-data", nargs="+", type=Path, default=[], help="held-out render folders (mIoU)")
-    runs.add_out_argument(parser)
-    parser.add_argument("--export", type=Path, help="write the best model and its card here at the end")
-    args, options = runs.parse_trainer_args(parser, argv, SegmenterTrainOptions, tuple_options=("widths",))
-    command = runs.command_line("carstudio.train.segmenter", argv)
-    return RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command), options
+    return runs.parse_render_run(__doc__, "carstudio.train.segmenter", SegmenterTrainOptions, argv, val_help="held-out render folders (mIoU)")
 
 
 def main(argv: list[str] | None = None) -> None:
