@@ -58,6 +58,7 @@ class Context:
     cache: Path = Path("runs/quality-cache")
     evalnet: str = EVALNET
     say: Callable[[str], None] = print
+    models: dict[str, dict[str, str]] = field(default_factory=dict)  # tab -> from_pretrained overrides
     _net: object = None
     _seg: object = None
     _sets: dict = field(default_factory=dict)
@@ -194,7 +195,7 @@ def paired_entries(output: torch.Tensor, ctx: Context, reference: str, own: int,
 def tab_sketch(ctx: Context) -> TabResult:
     from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SketchToCarPipeline
 
-    pipe = SketchToCarPipeline.from_pretrained()
+    pipe = SketchToCarPipeline.from_pretrained(**ctx.models.get("sketch", {}))
     res = pipe.resolution
     data = ctx.renders("everyday-test", res)
     sketches = hand_drawn(data.sketches.float() / 127.5 - 1.0, seed=0)  # the SSGAN evaluator's seed
@@ -227,7 +228,7 @@ def tab_sketch(ctx: Context) -> TabResult:
 def tab_layout(ctx: Context) -> TabResult:
     from carstudio.pipelines.layout import LAYOUT_WEIGHTS, RENDERER_WEIGHTS, LayoutToCarPipeline
 
-    pipe = LayoutToCarPipeline.from_pretrained()
+    pipe = LayoutToCarPipeline.from_pretrained(**ctx.models.get("layout", {}))
     res = pipe.resolution
     samples, layouts = [], []
     for start, stop in tqdm(_batches(ctx.count), desc="layout samples", leave=False):
@@ -285,7 +286,7 @@ def _masked_psnr_ssim(output: torch.Tensor, target: torch.Tensor, mask: torch.Te
 def tab_region(ctx: Context, size: int = 256) -> TabResult:
     from carstudio.pipelines.roigan import GENERATOR_WEIGHTS, RegionEditPipeline
 
-    pipe = RegionEditPipeline.from_pretrained()
+    pipe = RegionEditPipeline.from_pretrained(**ctx.models.get("region", {}))
     data = ctx.renders("everyday-test", size)
     truth = data.float_images()
     result = TabResult(model=GENERATOR_WEIGHTS, resolution=size)
@@ -334,7 +335,7 @@ def high_frequency_energy_map(images: torch.Tensor) -> torch.Tensor:
 def tab_blend(ctx: Context, encode_count: int = 200, refine_steps: int = 20) -> TabResult:
     from carstudio.pipelines.blend import EVERYDAY_WEIGHTS, FUTURISTIC_WEIGHTS, FuturisticBlendPipeline
 
-    pipe = FuturisticBlendPipeline.from_pretrained()
+    pipe = FuturisticBlendPipeline.from_pretrained(**ctx.models.get("blend", {}))
     res = pipe.resolution
     result = TabResult(model=f"{EVERYDAY_WEIGHTS}, {FUTURISTIC_WEIGHTS}, encoder", resolution=res)
     samples = {}
@@ -459,6 +460,8 @@ def run_report(ctx: Context, tabs: list[str], json_path: Path, grid_dir: Path) -
         ctx.say(f"{name}: scoring")
         tick = time.perf_counter()
         result = TABS[name](ctx)
+        if ctx.models.get(name):
+            result.model += " with " + ", ".join(f"{k}={v}" for k, v in ctx.models[name].items())
         for reference in TAB_FLOORS[name]:
             if reference not in report["floors"]:
                 report["floors"][reference] = floors(ctx, reference)
