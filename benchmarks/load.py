@@ -11,8 +11,9 @@ Starts `python app.py` on a free port (or uses --url), then:
 - soak: --soak sequential mixed requests from one client; server RSS after a warm-up and at the
   end, and the number of files in the app's temp folder before, at the end while the session is
   open, and after the client closed its session (the app then deletes the session's files);
-- training (--training): while one client trains a car, another's requests to the other
-  endpoints (latency), and a third client's attempt to start a second training job.
+- training (--training): one client trains a car, a second client's training request waits in
+  the queue (its place and estimated wait are recorded), the first cancels its job, the queued one
+  starts and runs to the end; meanwhile a third client's requests to the other endpoints (latency).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -219,38 +221,82 @@ def soak(url: str, inputs, total: int, pid: int, download_dir: str, warm_up: int
     return result
 
 
+def progress_message(job) -> str | None:
+    """The latest progress description a running job has sent (None before any)."""
+    progress = job.status().progress_data
+    return progress[-1].desc if progress else None
+
+
+def job_outcome(job, timeout: float | None = None) -> str:
+    try:
+        job.result(timeout=timeout)
+        return "finished"
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc)[:160]}"
+
+
+WAITING = re.compile(r"number (\d+) in the queue, about (\d+) minutes? to go")
+
+
 def during_training(url: str, inputs, download_dir: str) -> dict:
-    """One client trains a car ("train on your car"); meanwhile a second sends the other tabs'
-    requests one after another and a third tries a second training job, which must be refused."""
+    """The training slot under contention, as two users see it, while a third uses the other tabs.
+
+    A first client starts training a car; a second client's training request must wait in the
+    queue and be told its place and an estimated wait; the first client cannot queue a second job
+    of its own (one per session). The first client then cancels its job: it must end with the
+    cancellation message and the queued job must start and run to the end, while the third client
+    sends the other tabs' requests one after another (their latency is the figure reported).
+    """
     from gradio_client import Client, handle_file
 
-    trainer = Client(url, verbose=False, download_files=download_dir)
-    other = Client(url, verbose=False, download_files=download_dir)
-    mix = [(e, call) for e, call in request_mix(other, inputs)]
+    photo = handle_file(str(TRAINING_PHOTO))
+    trainer, queued, other = (Client(url, verbose=False, download_files=download_dir) for _ in range(3))
+    mix = request_mix(other, inputs)
     start = time.perf_counter()
-    job = trainer.submit(handle_file(str(TRAINING_PHOTO)), api_name="/singan_train")
-    time.sleep(2.0)  # the job has started
-    second = Client(url, verbose=False, download_files=download_dir)
-    try:
-        second.predict(handle_file(str(TRAINING_PHOTO)), api_name="/singan_train")
-        second_job = "accepted (two training jobs at once)"
-    except Exception as exc:
-        second_job = f"{type(exc).__name__}: {str(exc)[:120]}"
+    first = trainer.submit(photo, api_name="/singan_train")
+    # the first request has reached the app (and taken the slot) before the second is sent
+    wait_for(lambda: first.status().code.name in ("PROCESSING", "PROGRESS", "FINISHED"), 60)
+    second = queued.submit(photo, api_name="/singan_train")
+    wait_for(lambda: second.done() or (progress_message(second) or "").startswith("Waiting"), 60)
+    queue_message = progress_message(second)
+    same_session = job_outcome(trainer.submit(photo, api_name="/singan_train"), timeout=60)
+    cancel_reply = trainer.predict(api_name="/singan_cancel")
+    first_outcome = job_outcome(first, timeout=120)
+    cancelled_at = time.perf_counter()
+    started_at = []  # when the queued job's first message after the queue's arrived
+
+    def watch_start():
+        while not second.done():
+            message = progress_message(second)
+            if message is not None and not message.startswith("Waiting"):
+                started_at.append(time.perf_counter())
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch_start, daemon=True)
+    watcher.start()
     records, i = [], 0
-    while not job.done():
+    while not second.done():
         endpoint, call = mix[i % len(mix)]
         records.append(timed_call(endpoint, call, i))
         i += 1
-    try:
-        job.result()
-        training = "finished"
-    except Exception as exc:
-        training = f"{type(exc).__name__}: {str(exc)[:120]}"
-    wall = time.perf_counter() - start
-    for client in (trainer, other, second):
+    second_outcome = job_outcome(second)
+    end = time.perf_counter()
+    watcher.join()
+    for client in (trainer, queued, other):
         client.close()
-    return {"training": training, "training_s": round(wall, 1), "second_training_job": second_job,
-            "requests_meanwhile": summarize(records, wall) if records else None}
+    waiting = WAITING.search(queue_message or "")
+    return {
+        "first_job": first_outcome, "cancel_reply": cancel_reply, "same_session_second_job": same_session,
+        "queue_message": queue_message,
+        "queue_position": int(waiting.group(1)) if waiting else None,
+        "queue_estimate_min": int(waiting.group(2)) if waiting else None,
+        # told its turn came (its first message after the queue's); None if never seen
+        "queued_job_started_after_cancel_s": round(started_at[0] - cancelled_at, 1) if started_at else None,
+        "queued_job": second_outcome,
+        "training_s": round(end - cancelled_at, 1), "wall_s": round(end - start, 1),
+        "requests_meanwhile": summarize(records, end - cancelled_at) if records else None,
+    }
 
 
 def start_app() -> tuple[subprocess.Popen, str]:
@@ -280,7 +326,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--soak", type=int, default=1000, help="sequential requests in the soak phase (0: skip)")
     parser.add_argument("--warm-up", type=int, default=50, help="soak requests before the first RSS reading")
     parser.add_argument("--training", action="store_true",
-                        help="also: other tabs' latency while a car trains (the app's training preset; "
+                        help="also: a second training queued behind a first (cancelled), and other tabs' latency while "
+                             "the queued one trains (the app's training preset; "
                              "CARSTUDIO_SINGAN_TRAIN_PRESET=smoke makes it seconds long)")
     parser.add_argument("--short", action="store_true",
                         help="users 4, 2 requests each, soak 30 (warm-up: one request per endpoint), "

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from carstudio.train.jobs import JobBusy, JobCancelled, JobFailed, SingleJobRunner
+from carstudio.train.jobs import STARTING, JobBusy, JobCancelled, JobFailed, SingleJobRunner
 
 
 def counting_job(steps, report):
@@ -90,7 +90,8 @@ def test_a_second_job_waits_its_turn_and_is_told_its_place():
     first.join(60)
     second.join(60)
     assert first.outcome == "done" and second.outcome == "done"
-    assert second.messages[-2:] == ["step 1", "step 2"]  # ran after the first job, in full
+    # told when its turn came, then ran after the first job, in full
+    assert second.messages[-3:] == [STARTING, "step 1", "step 2"]
     assert not runner.busy and runner.position("b") is None
 
 
