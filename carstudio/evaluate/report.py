@@ -297,7 +297,7 @@ def tab_region(ctx: Context, size: int = 256) -> TabResult:
         for i in tqdm(range(len(data)), desc=f"region {kind}", leave=False):
             image = Image.fromarray(data.images[i].permute(1, 2, 0).numpy())
             mask = masks[i, 0].numpy() > 0.5
-            filled["RoI-GAN"].append(np.asarray(pipe.inpaint(image, mask, seed=i).image))
+            filled["RoI-GAN"].append(np.asarray(pipe.inpaint(image, mask, seed=i)))
             filled["Telea"].append(np.asarray(pipe.telea(image, mask)))
         for method, arrays in filled.items():
             output = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
@@ -421,8 +421,10 @@ def tab_singan(ctx: Context, samples: int = 16, paintings: int = 16) -> TabResul
             result.rows[f"{name}: {label}"] = {
                 "sifid_ind": float(np.mean(sifid)), "n": len(images),
                 "sharpness": float(high_frequency_energy(batch).mean() / high_frequency_energy(ref_t).mean())}
-        grid_rows += [(f"{name}: reference | random samples (start scale 0)", [reference] + outputs[
-                           "random samples, start scale 0"][:5]),
+        grid_rows += [(f"{name}: reference | random samples at start scale 1 (the tab's default)",
+                       [reference] + outputs["random samples, start scale 1"][:5]),
+                      ("random samples at start scale 0 (from noise: texture, not cars)",
+                       outputs["random samples, start scale 0"][:6]),
                       (f"{name}: automatic paintings of held-out photos", painted[:6]),
                       ("... and the cars made from them", made[:6])]
     result.notes.append("SIFID-ind: single-image Fréchet distance in the evaluation network's second-stage patch "
