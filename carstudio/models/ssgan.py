@@ -38,6 +38,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from carstudio.data.palette import draw_palettes, paint
 from carstudio.data.parts import BACKGROUND, NUM_PARTS
 
 from .layers import SPADEResBlock, maybe_spectral_norm
@@ -119,9 +120,62 @@ def _latent(model: nn.Module, masks: torch.Tensor, z: torch.Tensor | None, gener
     return torch.randn(masks.shape[0], z_dim, generator=generator, device=device).to(masks)
 
 
+class PaletteStyle(nn.Module):
+    """The palette style of issue 19: one colour per part class, painted through the masks and
+    given to every SPADE layer beside its label map, so colour is an input rather than something
+    z must encode. Holds the bank of training palettes (K, C, 3) that style seeds draw from
+    (a persistent buffer, filled by the trainer and saved with the weights)."""
+
+    def __init__(self, num_classes: int, bank_size: int):
+        super().__init__()
+        self.register_buffer("bank", torch.zeros(bank_size, num_classes, 3))
+
+    def draw(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        return draw_palettes(self.bank, count, generator)
+
+    def paint(self, masks: torch.Tensor, palettes: torch.Tensor | None, generator: torch.Generator | None,
+              size: int) -> torch.Tensor:
+        """(B, 3, size, size) paint of the masks (full resolution) with the palettes (drawn from
+        the bank with `generator` when None)."""
+        if palettes is None:
+            palettes = self.draw(masks.shape[0], generator)
+        if palettes.shape != (masks.shape[0], masks.shape[1], 3):
+            raise ValueError(f"palettes must be (B, {masks.shape[1]}, 3) for masks {tuple(masks.shape)}, "
+                             f"got {tuple(palettes.shape)}")
+        masks = F.interpolate(masks, size=(size, size), mode="nearest") if masks.shape[-1] != size else masks
+        return paint(masks, palettes.to(masks))
+
+
+def _with_paint(condition: torch.Tensor, painted: torch.Tensor | None, size: int) -> torch.Tensor:
+    """A SPADE block's modulation input at its resolution `size`: the label map (nearest) and,
+    for palette models, the paint beside it (area-averaged, so part borders stay soft when small)."""
+    if condition.shape[-1] != size:
+        condition = F.interpolate(condition, size=(size, size), mode="nearest")
+    if painted is None:
+        return condition
+    if painted.shape[-1] != size:
+        painted = F.interpolate(painted, size=(size, size), mode="area")
+    return torch.cat([condition, painted], 1)
+
+
+def _paint_or_none(model: nn.Module, masks: torch.Tensor, palettes: torch.Tensor | None,
+                   generator: torch.Generator | None) -> torch.Tensor | None:
+    """The full-resolution paint of a palette model; None for the seed's models (which refuse
+    palettes rather than ignore them)."""
+    if model.palette is None:
+        if palettes is not None:
+            raise ValueError("this generator is not palette-conditioned (palette_bank 0): it takes no palettes")
+        return None
+    return model.palette.paint(masks, palettes, generator, model.config.resolution)
+
+
 class SSGANGenerator(ModelMixin, ConfigMixin):
-    """forward(masks M0 (B, C, H, W), z=None, generator=None) -> (image (B, 3, R, R) in [-1, 1],
-    [m_1, ..., m_{n-1}] the ToMask outputs, coarsest first). z (B, z_dim) controls the style."""
+    """forward(masks M0 (B, C, H, W), z=None, generator=None, palettes=None) -> (image (B, 3, R, R)
+    in [-1, 1], [m_1, ..., m_{n-1}] the ToMask outputs, coarsest first). z (B, z_dim) controls the
+    style. With `palette_bank > 0` the model is palette-conditioned (issue 19): every SPADE layer
+    sees its label map (M0 for the first, SFM features after) plus the paint, M0 painted with
+    `palettes` (B, C, 3) in [-1, 1] (drawn from the stored bank with `generator` when None); z
+    then adds detail and variation. 0 keeps the seed's model (the shipped 64-px one)."""
 
     @register_to_config
     def __init__(
@@ -133,20 +187,24 @@ class SSGANGenerator(ModelMixin, ConfigMixin):
         sfm_channels: int = 32,
         spade_hidden: int = 64,
         spectral_norm: bool = True,
+        palette_bank: int = 0,
     ):
         super().__init__()
         widths = tuple(widths)
-        labels = [num_classes] + [sfm_channels] * (len(widths) - 1)
+        extra = 3 if palette_bank else 0
+        labels = [num_classes + extra] + [sfm_channels + extra] * (len(widths) - 1)
         self.trunk = _SPADETrunk(z_dim, widths, resolution, labels, spade_hidden, spectral_norm)
         self.to_masks = nn.ModuleList(ToMask(w, num_classes) for w in widths[:-1])
         self.sfms = nn.ModuleList(SemanticFusionModule(num_classes, sfm_channels) for _ in widths[:-1])
+        self.palette = PaletteStyle(num_classes, palette_bank) if palette_bank else None
 
-    def forward(self, masks: torch.Tensor, z: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, masks: torch.Tensor, z: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                palettes: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
         x = self.trunk.stem(_latent(self, masks, z, generator, self.config.z_dim))
+        painted = _paint_or_none(self, masks, palettes, generator)
         condition, intermediate = masks, []
         for i, block in enumerate(self.trunk.blocks):
-            x = block(x, condition)
+            x = block(x, condition if painted is None else _with_paint(condition, painted, x.shape[-1]))
             if i < len(self.to_masks):
                 m = self.to_masks[i](x)
                 intermediate.append(m)
@@ -169,16 +227,21 @@ class SPADEGenerator(ModelMixin, ConfigMixin):
         resolution: int = 64,
         spade_hidden: int = 64,
         spectral_norm: bool = True,
+        palette_bank: int = 0,
     ):
         super().__init__()
         widths = tuple(widths)
-        self.trunk = _SPADETrunk(z_dim, widths, resolution, [num_classes] * len(widths), spade_hidden, spectral_norm)
+        labels = [num_classes + (3 if palette_bank else 0)] * len(widths)
+        self.trunk = _SPADETrunk(z_dim, widths, resolution, labels, spade_hidden, spectral_norm)
+        self.palette = PaletteStyle(num_classes, palette_bank) if palette_bank else None
 
-    def forward(self, masks: torch.Tensor, z: torch.Tensor | None = None,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    def forward(self, masks: torch.Tensor, z: torch.Tensor | None = None, generator: torch.Generator | None = None,
+                palettes: torch.Tensor | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """As SSGANGenerator.forward (palette models: the paint beside M0 in every block)."""
         x = self.trunk.stem(_latent(self, masks, z, generator, self.config.z_dim))
+        painted = _paint_or_none(self, masks, palettes, generator)
         for i, block in enumerate(self.trunk.blocks):
-            x = block(x, masks)
+            x = block(x, masks if painted is None else _with_paint(masks, painted, x.shape[-1]))
             if i < len(self.trunk.blocks) - 1:
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
         return self.trunk.rgb(x), []

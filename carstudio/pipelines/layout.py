@@ -9,7 +9,9 @@ a style code). Layouts can also come from a person (edited or uploaded label map
 area-averaging the one-hot map and taking the majority part of each cell.
 
 The layout seed, truncation psi and style mixing choose the layout; the style seed draws the
-renderer's z (paint, lighting, background).
+renderer's z (paint, lighting, background). A palette-conditioned renderer (issue 19) is also
+styled by a palette (one colour per part): drawn by the style seed from its training palettes
+unless `palettes=` (e.g. `palette_of` an example car) is given; `body_colour=` sets the body.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from carstudio.hub import load_model, load_pretrained, model_dir
 from carstudio.imaging import pil_to_tensor, tensor_to_pil
 from carstudio.models.ssgan import SPADEGenerator, StyleEncoder, one_hot_masks
 from carstudio.models.stylegan import StyleGANGenerator
+from carstudio.pipelines.palettes import Colour, choose_palettes, palette_of
 
 LAYOUT_WEIGHTS = "layout-stylegan-64"
 RENDERER_WEIGHTS = "layout-spade-64"
@@ -103,18 +106,27 @@ class LayoutToCarPipeline:
         x = pil_to_tensor(image.convert("RGB").resize((self.resolution,) * 2, Image.Resampling.BICUBIC))
         return self.style_encoder(x)[0]
 
+    def palette_of(self, image: Image.Image, parts: np.ndarray | None = None) -> torch.Tensor:
+        """The (1, C, 3) palette of an example car picture (palette renderers, see
+        `carstudio.pipelines.palettes`)."""
+        return palette_of(self.renderer, image, parts)
+
     @torch.inference_mode()
-    def render(self, parts: torch.Tensor | np.ndarray, style_seed: int = 0,
-               style: torch.Tensor | None = None) -> list[Image.Image]:
+    def render(self, parts: torch.Tensor | np.ndarray, style_seed: int = 0, style: torch.Tensor | None = None,
+               palettes: torch.Tensor | None = None, body_colour: Colour | None = None) -> list[Image.Image]:
         """(N, R, R) part ids -> N car images; z from the style seed (one per layout) unless a
-        style code (1 or N, z_dim) is given."""
+        style code (1 or N, z_dim) is given; palette renderers also draw their palettes from the
+        style seed unless given (1 or N)."""
         parts = self.fit(parts)
         n = parts.shape[0]
+        g = torch.Generator().manual_seed(style_seed)
         if style is None:
-            z = torch.randn(n, self.renderer.config.z_dim, generator=torch.Generator().manual_seed(style_seed))
+            z = torch.randn(n, self.renderer.config.z_dim, generator=g)
         else:
             z = style.expand(n, -1) if style.shape[0] == 1 else style
-        images, _ = self.renderer(one_hot_masks(parts, NUM_PARTS), z=z)
+        chosen = choose_palettes(self.renderer, n, g, palettes, body_colour)
+        images, _ = self.renderer(one_hot_masks(parts, NUM_PARTS), z=z,
+                                  **({} if chosen is None else {"palettes": chosen}))
         return tensor_to_pil(images)
 
     def __call__(self, num_images: int = 1, seed: int = 0, psi: float = 1.0, style_seed: int = 0,

@@ -9,6 +9,11 @@ A user's sketch arrives as "ink" (uint8 HxW, 255 = full ink, any canvas size and
 see `carstudio.inputs.sketch_strokes`). It is cropped to its ink and centred with the margin the
 render sketches have (the car spans ~86% of the frame in them), shrunk to the model's resolution
 and binarised, because the segmenter learned on crisp one-pixel lines.
+
+Palette-conditioned generators (issue 19, `palette_bank > 0` in their config) are also styled by a
+palette, one colour per part: by default the style seed draws it from the training palettes the
+model stores; `palettes=` gives it (e.g. `palette_of` an example car), `body_colour=` sets the
+body's entry (the paint colour picker). The seed's generators take neither (asking is an error).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from carstudio.imaging import tensor_to_pil
 from carstudio.inputs import normalize_sketch
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, one_hot_masks
+from carstudio.pipelines.palettes import Colour, choose_palettes, palette_of
 
 SEGMENTER_WEIGHTS = "sketchseg-64"
 GENERATOR_WEIGHTS = "ssgan-64"
@@ -77,21 +83,30 @@ class SketchToCarPipeline:
             parts = F.interpolate(parts[:, None].float(), size=(self.resolution,) * 2, mode="nearest")[:, 0].long()
         return parts
 
+    def palette_of(self, image: Image.Image, parts: np.ndarray | None = None) -> torch.Tensor:
+        """The (1, C, 3) palette of an example car picture (see `carstudio.pipelines.palettes`)."""
+        return palette_of(self.generator, image, parts)
+
     @torch.inference_mode()
-    def generate(self, parts: torch.Tensor, num_images: int = 1, seed: int = 0):
-        """(R, R) part ids -> (images (N, 3, R, R) in [-1, 1], ToMask outputs); z from the seed."""
+    def generate(self, parts: torch.Tensor, num_images: int = 1, seed: int = 0, palettes: torch.Tensor | None = None,
+                 body_colour: Colour | None = None):
+        """(R, R) part ids -> (images (N, 3, R, R) in [-1, 1], ToMask outputs); z (and, for palette
+        models, the palette unless given) from the seed."""
         masks = one_hot_masks(parts.expand(num_images, -1, -1))
-        z = torch.randn(num_images, self.generator.config.z_dim, generator=torch.Generator().manual_seed(seed))
-        return self.generator(masks, z=z)
+        g = torch.Generator().manual_seed(seed)
+        z = torch.randn(num_images, self.generator.config.z_dim, generator=g)
+        chosen = choose_palettes(self.generator, num_images, g, palettes, body_colour)
+        return self.generator(masks, z=z, **({} if chosen is None else {"palettes": chosen}))
 
     def mask(self, ink: np.ndarray) -> Image.Image:
         """User ink -> colourised part mask M0 at the model's resolution."""
         return Image.fromarray(colorize(self.segment(self.prepare(ink))[0].numpy()))
 
-    def __call__(self, ink: np.ndarray, num_images: int = 1, seed: int = 0) -> SketchToCarOutput:
+    def __call__(self, ink: np.ndarray, num_images: int = 1, seed: int = 0, palettes: torch.Tensor | None = None,
+                 body_colour: Colour | None = None) -> SketchToCarOutput:
         sketch = self.prepare(ink)
         parts = self.segment(sketch)[0]
-        images, intermediate = self.generate(parts, num_images, seed)
+        images, intermediate = self.generate(parts, num_images, seed, palettes, body_colour)
         return SketchToCarOutput(
             sketch=tensor_to_pil(sketch.expand(-1, 3, -1, -1))[0],
             mask=Image.fromarray(colorize(parts.numpy())),

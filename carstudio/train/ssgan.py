@@ -15,9 +15,17 @@ VAE: z is encoded from the real image, plus lambda_kl * KL, 0.05 as in SPADE). T
 --vgg-weights FILE is given, else the frozen part segmenter named by --perceptual-segmenter
 (default the shipped segmenter-128), else pixel L1 ('' for both); options.json records which.
 
+Colour (issue 19): `--palette-bank K` (K > 0) makes the generator palette-conditioned: each
+training pair's palette (the mean colour of each part of the render, measured through its true
+part map) is painted through M0 and given to every SPADE layer and to D beside the masks, and K
+training palettes are stored in the generator for style seeds to draw from; `--lambda-l1` adds
+pixel L1 to G's loss (pix2pix), `--ema-decay` keeps an EMA of G (samples and export use it), and
+`--val-data` takes the sample grids' fixed inputs from held-out render folders. The defaults
+(0, 0, 0, none) are the seed's objective and today's 64-px models.
+
 The run folder holds options.json, checkpoints/step_NNNNNNN/ (accelerator.save_state; a
 restart with the same --out resumes from the latest complete one), samples/step_NNNNNNN.png
-(sketch | mask | generated | render rows) and history.jsonl; at the end the generator is saved
+(sketch | mask | [paint |] generated | render rows) and history.jsonl; at the end the generator is saved
 to out/generator and, with --export, to that folder with a model card.
 """
 
@@ -31,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -38,7 +47,8 @@ from carstudio.cards import data_summary, licence_table
 from carstudio.checkpoints import name_checkpoint_contents
 from carstudio.data.cars import FAL, GPL
 from carstudio.data.loading import load_renders
-from carstudio.data.parts import colorize
+from carstudio.data.palette import fill_absent, paint, palette_bank, part_palette
+from carstudio.data.parts import NUM_PARTS, colorize
 from carstudio.data.sketch_augment import hand_drawn
 from carstudio.hub import write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
@@ -54,10 +64,12 @@ from carstudio.models.ssgan import (
     reparameterize,
 )
 from carstudio.train import runs
+from carstudio.train.ema import ema_update
 from carstudio.train.frozen import load_segmenter, perceptual_features
 from carstudio.train.runs import RunConfig, TrainState
 
 GENERATOR = "generator"
+GENERATOR_EMA = "generator_ema"
 STYLE_ENCODER = "style_encoder"
 MODELS = ("ssgan", "spade")
 MASK_SOURCES = ("predicted", "gt")
@@ -93,6 +105,11 @@ class SSGANHyperparameters:
     style_encoder: bool = False  # SPADE's VAE: z encoded from the real image during training
     encoder_widths: tuple[int, ...] = (32, 64, 128, 128)
     lambda_kl: float = 0.05
+    # colour (issue 19); the defaults keep the seed's objective
+    palette_bank: int = 0  # > 0: palette-conditioned G and D; this many training palettes stored for style seeds
+    lambda_l1: float = 0.0  # pixel L1 (pix2pix) in G's loss
+    ema_decay: float = 0.0  # > 0: EMA of G (samples and export use it)
+    ema_start: int = 1000  # the EMA is a plain copy before this step
     steps: int = 20000
     batch_size: int = 8  # per process
 
@@ -112,17 +129,23 @@ def check_options(o: SSGANTrainOptions) -> None:
         raise ValueError(f"--mask-source must be one of {MASK_SOURCES}, got {o.mask_source!r}")
     if o.mask_source == "predicted" and not o.sketch_segmenter:
         raise ValueError("--mask-source predicted needs --sketch-segmenter (or use --mask-source gt)")
+    if o.palette_bank < 0 or o.lambda_l1 < 0 or not 0 <= o.ema_decay < 1:
+        raise ValueError("--palette-bank and --lambda-l1 must be >= 0 and --ema-decay in [0, 1)")
 
 
 def build_generator(o: SSGANTrainOptions) -> SSGANGenerator | SPADEGenerator:
-    common = dict(z_dim=o.z_dim, widths=tuple(o.widths), resolution=o.resolution, spade_hidden=o.spade_hidden)
+    common = dict(z_dim=o.z_dim, widths=tuple(o.widths), resolution=o.resolution, spade_hidden=o.spade_hidden,
+                  palette_bank=o.palette_bank)
     if o.model == "ssgan":
         return SSGANGenerator(sfm_channels=o.sfm_channels, **common)
     return SPADEGenerator(**common)
 
 
 def build_discriminator(o: SSGANTrainOptions) -> MultiscaleDiscriminator:
-    return MultiscaleDiscriminator(widths=tuple(o.d_widths), num_scales=o.d_scales)
+    """Palette models' D sees the paint beside the masks (3 more condition channels), so it can
+    tell a car of the wrong colour for its palette."""
+    extra = 3 if o.palette_bank else 0
+    return MultiscaleDiscriminator(num_classes=NUM_PARTS + extra, widths=tuple(o.d_widths), num_scales=o.d_scales)
 
 
 def build_style_encoder(o: SSGANTrainOptions) -> StyleEncoder | None:
@@ -147,9 +170,29 @@ def predict_masks(segmenter: PartSegmenter, sketches: torch.Tensor) -> torch.Ten
     return one_hot_masks(segmenter(x.to(next(segmenter.parameters()))).argmax(1), segmenter.config.num_classes)
 
 
+@dataclass
+class Batch:
+    real: torch.Tensor  # (B, 3, R, R) in [-1, 1]
+    masks: torch.Tensor  # M0 (B, C, R, R)
+    sketches: torch.Tensor  # (B, 1, R, R) as the segmenter saw them
+    palettes: torch.Tensor | None = None  # (B, C, 3), palette models only
+
+    def condition(self) -> torch.Tensor:
+        """What D sees beside the image: the masks, and the paint for palette models."""
+        return self.masks if self.palettes is None else torch.cat([self.masks, paint(self.masks, self.palettes)], 1)
+
+
+def batch_palettes(images: torch.Tensor, parts: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """Each render's palette through its true part map; a part it does not show takes the
+    bank's mean colour, so a predicted mask that has that part still gets a plausible colour."""
+    palettes, present = part_palette(images, parts)
+    return fill_absent(palettes, present, fallback)
+
+
 def prepare_batch(batch: list[torch.Tensor], o: SSGANTrainOptions, segmenter: PartSegmenter | None,
-                  g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """uint8 (images, parts, sketches) -> (real images [-1, 1], masks M0, sketches as seen)."""
+                  g: torch.Generator, fallback: torch.Tensor | None = None) -> Batch:
+    """uint8 (images, parts, sketches) -> Batch (real images, masks M0, sketches as seen, and the
+    palettes when `fallback`, the bank's mean palette, is given)."""
     images, parts, sketches = batch[0].float() / 127.5 - 1.0, batch[1].long(), batch[2].float() / 127.5 - 1.0
     flip = (torch.rand(images.shape[0], generator=g) < o.flip_prob).view(-1, 1, 1, 1)
     images, sketches = torch.where(flip, images.flip(-1), images), torch.where(flip, sketches.flip(-1), sketches)
@@ -160,7 +203,8 @@ def prepare_batch(batch: list[torch.Tensor], o: SSGANTrainOptions, segmenter: Pa
         masks = one_hot_masks(parts)
     else:
         masks = predict_masks(segmenter, sketches).cpu()
-    return images, masks, sketches
+    palettes = None if fallback is None else batch_palettes(images, parts, fallback)
+    return Batch(images, masks, sketches, palettes)
 
 
 def discriminate(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor):
@@ -173,6 +217,7 @@ def discriminate(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor)
 
 
 def d_loss(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """`masks`: D's condition (the masks, with the paint for palette models)."""
     fake_out, real_out = discriminate(d, fake.detach(), real, masks)
     return sum(d_hinge(r[-1], f[-1]) for r, f in zip(real_out, fake_out)) / len(fake_out)
 
@@ -184,7 +229,12 @@ def g_loss(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor, perce
     fm = feature_matching(real_out, fake_out)
     percep = perceptual_loss(fake, real, perceptual) if o.lambda_perceptual > 0 else fake.new_zeros(())
     total = adversarial + o.lambda_fm * fm + o.lambda_perceptual * percep
-    return total, {"g_adv": adversarial.item(), "fm": fm.item(), "perceptual": percep.item()}
+    parts = {"g_adv": adversarial.item(), "fm": fm.item(), "perceptual": percep.item()}
+    if o.lambda_l1 > 0:
+        l1 = F.l1_loss(fake, real)
+        total = total + o.lambda_l1 * l1
+        parts["l1"] = l1.item()
+    return total, parts
 
 
 # --- samples and export ----------------------------------------------------------------------
@@ -195,21 +245,26 @@ def _rgb(x: torch.Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def sample_grid(generator, sketches: torch.Tensor, masks: torch.Tensor, real: torch.Tensor, seed: int) -> Image.Image:
-    """Rows: sketch | predicted mask | generated | render, with a fixed z."""
+def sample_grid(generator, batch: Batch, seed: int) -> Image.Image:
+    """Rows: sketch | mask | generated | render with a fixed z; palette models show the paint
+    (the render's own palette through the mask) after the mask."""
     was_training = generator.training
     generator.eval()
     g = torch.Generator().manual_seed(seed)
-    fake, _ = generator(masks, z=torch.randn(masks.shape[0], generator.config.z_dim, generator=g))
+    z = torch.randn(batch.masks.shape[0], generator.config.z_dim, generator=g)
+    extra = {} if batch.palettes is None else {"palettes": batch.palettes}
+    fake, _ = generator(batch.masks, z=z, **extra)
     generator.train(was_training)
-    rows = [np.concatenate([_rgb(s), colorize(m.argmax(0).cpu().numpy()), _rgb(f), _rgb(r)], 1)
-            for s, m, f, r in zip(sketches, masks, fake, real)]
+    paints = [None] * len(fake) if batch.palettes is None else paint(batch.masks, batch.palettes)
+    rows = [np.concatenate([_rgb(s), colorize(m.argmax(0).cpu().numpy())] + ([] if p is None else [_rgb(p)])
+                           + [_rgb(f), _rgb(r)], 1)
+            for s, m, p, f, r in zip(batch.sketches, batch.masks, paints, fake, batch.real)]
     return Image.fromarray(np.concatenate(rows, 0))
 
 
 def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
     generator_class = SSGANGenerator if o.model == "ssgan" else SPADEGenerator
-    model = generator_class.from_pretrained(run.out / GENERATOR)
+    model = generator_class.from_pretrained(run.out / (GENERATOR_EMA if o.ema_decay else GENERATOR))
     run.export.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(run.export, safe_serialization=True)
     if o.style_encoder:
@@ -239,6 +294,10 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
         f"perceptual x{o.lambda_perceptual} with {perceptual}; Adam lr G {g_lr} / D {d_lr}"
         f"{' (TTUR)' if o.ttur else ''}, betas ({o.beta1}, {o.beta2}); "
         f"multiscale discriminator widths {list(o.d_widths)} x {o.d_scales} scales. "
+        + (f"Palette-conditioned (issue 19): each part's mean colour painted through the mask conditions every "
+           f"SPADE layer and D; {o.palette_bank} training palettes are stored for style seeds. " if o.palette_bank else "")
+        + (f"Pixel L1 x{o.lambda_l1}. " if o.lambda_l1 else "")
+        + (f"Weights are the EMA of G (decay {o.ema_decay} from step {o.ema_start}). " if o.ema_decay else "") +
         f"{state.seconds / 60:.0f} min on this machine (2-core CPU, {run.threads} torch thread(s)).",
         "", "Evaluation on held-out cars: docs/ssgan.md (sketch tab, seed 004 Table 1) and docs/layout.md "
         "(layout tab, seed 003's table).",
@@ -257,6 +316,7 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     segmenter = load_segmenter(o.sketch_segmenter) if o.mask_source == "predicted" else None
     say(f"{o.model}: perceptual features '{perceptual.kind}', masks from {o.mask_source}")
     data = load_renders(run.data, o.resolution, sketches=True)
+    fallback = fill_palette_bank(generator, data, o)
     loader = DataLoader(TensorDataset(data.images, data.parts, data.sketches), batch_size=o.batch_size,
                         shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(o.seed))
     g_lr, d_lr = learning_rates(o)
@@ -266,15 +326,18 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     generator, discriminator, opt_g, opt_d, loader = accelerator.prepare(generator, discriminator, opt_g, opt_d, loader)
     if encoder is not None:
         encoder = accelerator.prepare(encoder)
+    ema = build_ema(accelerator.unwrap_model(generator), o)
     name_checkpoint_contents(accelerator, {GENERATOR: generator, "discriminator": discriminator}
-                             | ({STYLE_ENCODER: encoder} if encoder is not None else {}))
+                             | ({STYLE_ENCODER: encoder} if encoder is not None else {}),
+                             custom={GENERATOR_EMA: ema} if ema is not None else None)
     if len(loader) == 0:
         raise ValueError(f"fewer samples per process than one batch ({o.batch_size})")
 
     state = runs.resume(accelerator, run.out, TrainState(), say)
-    fixed = prepare_batch([data.images[: o.sample_count], data.parts[: o.sample_count],
-                           data.sketches[: o.sample_count]], dataclasses.replace(o, flip_prob=0.0, hand_drawn_prob=0.0),
-                          segmenter, torch.Generator().manual_seed(o.seed))
+    shown = load_renders(run.val_data, o.resolution, sketches=True) if run.val_data else data
+    fixed = prepare_batch([shown.images[: o.sample_count], shown.parts[: o.sample_count],
+                           shown.sketches[: o.sample_count]], dataclasses.replace(o, flip_prob=0.0, hand_drawn_prob=0.0),
+                          segmenter, torch.Generator().manual_seed(o.seed), fallback)
 
     generator.train(), discriminator.train(), perceptual.train()
     if encoder is not None:
@@ -285,35 +348,60 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
         tick = time.perf_counter()
         for batch in (accelerator.skip_first_batches(loader, offset) if offset else loader):
             g = runs.step_generator(o.seed, state.step, accelerator.process_index)
-            real, masks, _ = prepare_batch(batch, o, segmenter, g)
             losses = train_step(accelerator, (generator, encoder), discriminator, opt_g, opt_d, perceptual,
-                                real, masks, g, o)
+                                prepare_batch(batch, o, segmenter, g, fallback), g, o)
             state.step += 1
+            if ema is not None:
+                ema_update(ema, accelerator.unwrap_model(generator), state.step, o.ema_start, o.ema_decay)
             now = time.perf_counter()
             state.seconds, tick = state.seconds + now - tick, now
-            after_step(accelerator, run, o, state, losses, generator, fixed, say)
+            losses["img_s"] = state.step * o.batch_size * accelerator.num_processes / max(state.seconds, 1e-9)
+            after_step(accelerator, run, o, state, losses, generator if ema is None else ema, fixed, say)
             tick = time.perf_counter()
             if state.step >= o.steps:
                 break
 
     models = {run.out / GENERATOR: generator}
+    if ema is not None:
+        models[run.out / GENERATOR_EMA] = ema
     if encoder is not None:
         models[run.out / STYLE_ENCODER] = encoder
     runs.finish_run(accelerator, run, models, lambda: say(f"exported -> {export(run, o, state)}"))
     return state
 
 
-def train_step(accelerator, generators, discriminator, opt_g, opt_d, perceptual, real, masks, g, o) -> dict[str, float]:
+def fill_palette_bank(generator, data, o: SSGANTrainOptions) -> torch.Tensor | None:
+    """Palette models: store `o.palette_bank` training palettes in G (the same on every process:
+    seeded) -> their mean palette, the colour of a part a render does not show; None otherwise."""
+    if not o.palette_bank:
+        return None
+    bank = palette_bank(data.images.float() / 127.5 - 1.0, data.parts, o.palette_bank, seed=o.seed)
+    with torch.no_grad():
+        generator.palette.bank.copy_(bank)
+    return bank.mean(0)
+
+
+def build_ema(generator, o: SSGANTrainOptions):
+    """A frozen copy of G for the EMA (None when --ema-decay is 0)."""
+    if not o.ema_decay:
+        return None
+    ema = type(generator).from_config(generator.config)
+    ema.load_state_dict(generator.state_dict())
+    return ema.requires_grad_(False).eval().to(next(generator.parameters()).device)
+
+
+def train_step(accelerator, generators, discriminator, opt_g, opt_d, perceptual, batch: Batch, g, o) -> dict[str, float]:
     """One D update on the detached fake, then one G update (D's grads from it are discarded).
     `generators` is (generator, style encoder or None); with the encoder z is encoded from the
     real image (reparameterized) and the KL term joins G's loss."""
     generator, encoder = generators
+    real, masks = batch.real, batch.condition()
     if encoder is None:
         z, kl = torch.randn(real.shape[0], o.z_dim, generator=g), None
     else:
         mu, logvar = encoder(real)
         z, kl = reparameterize(mu, logvar, g), kl_divergence(mu, logvar)
-    fake, _ = generator(masks, z=z)
+    fake, _ = generator(batch.masks, z=z, **({} if batch.palettes is None else {"palettes": batch.palettes}))
     loss_d = d_loss(discriminator, fake, real, masks)
     opt_d.zero_grad(set_to_none=True)
     accelerator.backward(loss_d)
@@ -341,8 +429,7 @@ def after_step(accelerator, run: RunConfig, o: SSGANTrainOptions, state: TrainSt
                 f.write(json.dumps(record) + "\n")
     if accelerator.is_main_process and runs.due(state.step, o.sample_every, o.steps):
         (run.out / "samples").mkdir(exist_ok=True)
-        real, masks, sketches = fixed
-        grid = sample_grid(accelerator.unwrap_model(generator), sketches, masks, real, o.seed)
+        grid = sample_grid(accelerator.unwrap_model(generator), fixed, o.seed)
         grid.save(run.out / "samples" / f"step_{state.step:07d}.png")
     if runs.due(state.step, o.checkpoint_every, o.steps):
         runs.save_checkpoint(accelerator, run.out, state, o.keep_checkpoints)
@@ -356,10 +443,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[RunConfig, SSGANTrainOpti
     parser = runs.trainer_parser(__doc__)
     runs.add_data_argument(parser)
     runs.add_out_argument(parser)
+    parser.add_argument("--val-data", nargs="+", type=Path, default=[],
+                        help="held-out render folders: the sample grids' fixed inputs (default: the training data)")
     parser.add_argument("--export", type=Path, help="write the generator and its card here at the end")
     args, options = runs.parse_trainer_args(parser, argv, SSGANTrainOptions, TUPLE_OPTIONS)
     command = runs.command_line("carstudio.train.ssgan", argv)
-    return RunConfig(args.data, args.out, [], args.export, args.threads, command), options
+    return RunConfig(args.data, args.out, args.val_data, args.export, args.threads, command), options
 
 
 def main(argv: list[str] | None = None) -> None:

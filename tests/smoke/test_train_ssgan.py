@@ -104,3 +104,69 @@ def test_spade_renderer_with_ttur_and_style_encoder(renders, tmp_path, capsys, r
 def test_bool_options_are_parsed_strictly(renders, tmp_path):
     with pytest.raises(SystemExit):
         main(["--data", str(renders), "--out", str(tmp_path / "run"), "--ttur", "maybe", *TINY_ARGS])
+
+
+# --- issue 19: palette conditioning, pixel L1, EMA of G, held-out sample inputs --------------
+PALETTE_ARGS = ["--resolution", str(SIZE), "--widths", "8", "8", "8", "--z-dim", "8", "--sfm-channels", "8",
+                "--spade-hidden", "8", "--d-widths", "8", "16", "--d-scales", "2", "--batch-size", "4",
+                "--threads", "1", "--log-every", "1", "--sample-count", "2", "--mask-source", "gt",
+                "--perceptual-segmenter", "", "--palette-bank", "16", "--lambda-l1", "10",
+                "--ema-decay", "0.9", "--ema-start", "1"]
+
+
+def test_palette_run_with_l1_ema_resume_and_export(renders, tmp_path, capsys, restore_torch_threads):
+    from PIL import Image
+
+    from carstudio.data.loading import load_renders
+    from carstudio.data.palette import palette_bank
+    from carstudio.pipelines.sketch import SketchToCarPipeline
+
+    run, export = tmp_path / "run", tmp_path / "weights" / "ssgan-palette-tiny"
+    args = ["--data", str(renders), "--val-data", str(renders), "--out", str(run), "--export", str(export),
+            "--model", "ssgan", "--steps", "2", "--checkpoint-every", "1", "--sample-every", "1",
+            "--keep-checkpoints", "3", *PALETTE_ARGS]
+    main(args)
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert all(r["l1"] > 0 and r["img_s"] > 0 for r in history)
+    grid = Image.open(run / "samples" / "step_0000002.png")
+    assert grid.size == (5 * SIZE, 2 * SIZE)  # sketch | mask | paint | generated | render
+    contents = json.loads((run / "checkpoints" / "step_0000002" / "contents.json").read_text())
+    assert contents["generator_ema"]["config"]["palette_bank"] == 16
+    raw, ema = SSGANGenerator.from_pretrained(run / "generator"), SSGANGenerator.from_pretrained(run / "generator_ema")
+    exported = SSGANGenerator.from_pretrained(export)
+    assert exported.config.palette_bank == 16 and exported.config.widths == [8, 8, 8]
+    for a, b in zip(exported.state_dict().values(), ema.state_dict().values()):
+        assert torch.equal(a, b)  # the export is the EMA generator
+    assert any(not torch.equal(a, b) for a, b in zip(raw.parameters(), ema.parameters()))
+    data = load_renders([renders], SIZE)
+    expected_bank = palette_bank(data.images.float() / 127.5 - 1, data.parts, 16, seed=0)
+    torch.testing.assert_close(exported.palette.bank, expected_bank)  # the training palettes, stored
+    card = (export / "README.md").read_text()
+    assert "Palette-conditioned" in card and "Pixel L1 x10.0" in card and "EMA of G" in card
+
+    resumed = tmp_path / "resumed"
+    again_args = resume_without_last_checkpoint(main, args, run, resumed, capsys)
+    assert_same_step_2_weights(run, resumed, ("model.safetensors", "model_1.safetensors"))
+    main(again_args)
+    assert "step 3" not in capsys.readouterr().out
+
+    # the exported model serves the sketch pipeline with its palette controls
+    segmenter = PartSegmenter(in_channels=1, widths=(8, 8), feature_level=1, resolution=SIZE)
+    pipe = SketchToCarPipeline(segmenter, exported)
+    images, _ = pipe.generate(data.parts[0].long(), 2, seed=0, body_colour="#2050e0")
+    assert images.shape == (2, 3, SIZE, SIZE)
+
+
+def test_palette_spade_baseline_with_two_processes(renders, tmp_path):
+    run = tmp_path / "run"
+    launch_two_processes("carstudio.train.ssgan", [
+        "--data", str(renders), "--out", str(run), "--model", "spade", "--steps", "1", *PALETTE_ARGS])
+    assert_two_process_checkpoint(run, 1)
+    model = SPADEGenerator.from_pretrained(run / "generator_ema")
+    assert model.config.palette_bank == 16 and model.palette.bank.abs().sum() > 0
+
+
+def test_bad_colour_options_are_refused(renders, tmp_path):
+    with pytest.raises(ValueError, match="palette-bank"):
+        main(["--data", str(renders), "--out", str(tmp_path / "run"), "--steps", "1", *PALETTE_ARGS,
+              "--ema-decay", "1.5"])
