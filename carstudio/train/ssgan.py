@@ -53,6 +53,7 @@ from carstudio.data.sketch_augment import hand_drawn
 from carstudio.hub import write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
 from carstudio.losses.kl import kl_divergence
+from carstudio.losses.masks import intermediate_mask_bce
 from carstudio.losses.matching import PerceptualFeatures, feature_matching, perceptual_loss
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import (
@@ -108,6 +109,7 @@ class SSGANHyperparameters:
     # colour (issue 19); the defaults keep the seed's objective
     palette_bank: int = 0  # > 0: palette-conditioned G and D; this many training palettes stored for style seeds
     lambda_l1: float = 0.0  # pixel L1 (pix2pix) in G's loss
+    lambda_mask: float = 0.0  # SSGAN: BCE of the SFM's ToMask outputs m_i against the true part masks
     ema_decay: float = 0.0  # > 0: EMA of G (samples and export use it)
     ema_start: int = 1000  # the EMA is a plain copy before this step
     steps: int = 20000
@@ -129,8 +131,8 @@ def check_options(o: SSGANTrainOptions) -> None:
         raise ValueError(f"--mask-source must be one of {MASK_SOURCES}, got {o.mask_source!r}")
     if o.mask_source == "predicted" and not o.sketch_segmenter:
         raise ValueError("--mask-source predicted needs --sketch-segmenter (or use --mask-source gt)")
-    if o.palette_bank < 0 or o.lambda_l1 < 0 or not 0 <= o.ema_decay < 1:
-        raise ValueError("--palette-bank and --lambda-l1 must be >= 0 and --ema-decay in [0, 1)")
+    if o.palette_bank < 0 or o.lambda_l1 < 0 or o.lambda_mask < 0 or not 0 <= o.ema_decay < 1:
+        raise ValueError("--palette-bank, --lambda-l1 and --lambda-mask must be >= 0 and --ema-decay in [0, 1)")
 
 
 def build_generator(o: SSGANTrainOptions) -> SSGANGenerator | SPADEGenerator:
@@ -160,6 +162,8 @@ def learning_rates(o: SSGANTrainOptions) -> tuple[float, float]:
 
 
 def build_perceptual(o: SSGANTrainOptions) -> PerceptualFeatures:
+    if o.lambda_perceptual == 0:
+        return PerceptualFeatures.build()  # unused: no network to load
     return perceptual_features(o.vgg_weights, o.perceptual_segmenter)
 
 
@@ -174,6 +178,7 @@ def predict_masks(segmenter: PartSegmenter, sketches: torch.Tensor) -> torch.Ten
 class Batch:
     real: torch.Tensor  # (B, 3, R, R) in [-1, 1]
     masks: torch.Tensor  # M0 (B, C, R, R)
+    true_masks: torch.Tensor  # the render's own part map, one-hot (B, C, R, R)
     sketches: torch.Tensor  # (B, 1, R, R) as the segmenter saw them
     palettes: torch.Tensor | None = None  # (B, C, 3), palette models only
 
@@ -199,12 +204,10 @@ def prepare_batch(batch: list[torch.Tensor], o: SSGANTrainOptions, segmenter: Pa
     parts = torch.where(flip[:, 0], parts.flip(-1), parts)
     drawn = (torch.rand(images.shape[0], generator=g) < o.hand_drawn_prob).view(-1, 1, 1, 1)
     sketches = torch.where(drawn, hand_drawn(sketches, generator=g), sketches)
-    if o.mask_source == "gt":
-        masks = one_hot_masks(parts)
-    else:
-        masks = predict_masks(segmenter, sketches).cpu()
+    true_masks = one_hot_masks(parts)
+    masks = true_masks if o.mask_source == "gt" else predict_masks(segmenter, sketches).cpu()
     palettes = None if fallback is None else batch_palettes(images, parts, fallback)
-    return Batch(images, masks, sketches, palettes)
+    return Batch(images, masks, true_masks, sketches, palettes)
 
 
 def discriminate(d, fake: torch.Tensor, real: torch.Tensor, masks: torch.Tensor):
@@ -297,6 +300,8 @@ def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
         + (f"Palette-conditioned (issue 19): each part's mean colour painted through the mask conditions every "
            f"SPADE layer and D; {o.palette_bank} training palettes are stored for style seeds. " if o.palette_bank else "")
         + (f"Pixel L1 x{o.lambda_l1}. " if o.lambda_l1 else "")
+        + (f"The SFM's masks m_i are supervised with the true part maps (BCE x{o.lambda_mask}). "
+           if o.lambda_mask and o.model == "ssgan" else "")
         + (f"Weights are the EMA of G (decay {o.ema_decay} from step {o.ema_start}). " if o.ema_decay else "") +
         f"{state.seconds / 60:.0f} min on this machine (2-core CPU, {run.threads} torch thread(s)).",
         "", "Evaluation on held-out cars: docs/ssgan.md (sketch tab, seed 004 Table 1) and docs/layout.md "
@@ -401,7 +406,7 @@ def train_step(accelerator, generators, discriminator, opt_g, opt_d, perceptual,
     else:
         mu, logvar = encoder(real)
         z, kl = reparameterize(mu, logvar, g), kl_divergence(mu, logvar)
-    fake, _ = generator(batch.masks, z=z, **({} if batch.palettes is None else {"palettes": batch.palettes}))
+    fake, intermediate = generator(batch.masks, z=z, **({} if batch.palettes is None else {"palettes": batch.palettes}))
     loss_d = d_loss(discriminator, fake, real, masks)
     opt_d.zero_grad(set_to_none=True)
     accelerator.backward(loss_d)
@@ -410,6 +415,10 @@ def train_step(accelerator, generators, discriminator, opt_g, opt_d, perceptual,
     if kl is not None:
         loss_g = loss_g + o.lambda_kl * kl
         parts["kl"] = kl.item()
+    if o.lambda_mask > 0 and intermediate:
+        mask_loss = intermediate_mask_bce(intermediate, batch.true_masks)
+        loss_g = loss_g + o.lambda_mask * mask_loss
+        parts["mask"] = mask_loss.item()
     opt_g.zero_grad(set_to_none=True)
     accelerator.backward(loss_g)
     opt_g.step()

@@ -111,7 +111,7 @@ PALETTE_ARGS = ["--resolution", str(SIZE), "--widths", "8", "8", "8", "--z-dim",
                 "--spade-hidden", "8", "--d-widths", "8", "16", "--d-scales", "2", "--batch-size", "4",
                 "--threads", "1", "--log-every", "1", "--sample-count", "2", "--mask-source", "gt",
                 "--perceptual-segmenter", "", "--palette-bank", "16", "--lambda-l1", "10",
-                "--ema-decay", "0.9", "--ema-start", "1"]
+                "--ema-decay", "0.9", "--ema-start", "1", "--lambda-mask", "1"]
 
 
 def test_palette_run_with_l1_ema_resume_and_export(renders, tmp_path, capsys, restore_torch_threads):
@@ -127,7 +127,7 @@ def test_palette_run_with_l1_ema_resume_and_export(renders, tmp_path, capsys, re
             "--keep-checkpoints", "3", *PALETTE_ARGS]
     main(args)
     history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
-    assert all(r["l1"] > 0 and r["img_s"] > 0 for r in history)
+    assert all(r["l1"] > 0 and r["mask"] > 0 and r["img_s"] > 0 for r in history)
     grid = Image.open(run / "samples" / "step_0000002.png")
     assert grid.size == (5 * SIZE, 2 * SIZE)  # sketch | mask | paint | generated | render
     contents = json.loads((run / "checkpoints" / "step_0000002" / "contents.json").read_text())
@@ -143,6 +143,7 @@ def test_palette_run_with_l1_ema_resume_and_export(renders, tmp_path, capsys, re
     torch.testing.assert_close(exported.palette.bank, expected_bank)  # the training palettes, stored
     card = (export / "README.md").read_text()
     assert "Palette-conditioned" in card and "Pixel L1 x10.0" in card and "EMA of G" in card
+    assert "supervised with the true part maps (BCE x1.0)" in card
 
     resumed = tmp_path / "resumed"
     again_args = resume_without_last_checkpoint(main, args, run, resumed, capsys)

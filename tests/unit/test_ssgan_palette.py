@@ -220,3 +220,23 @@ def test_seed_pipeline_refuses_palette_controls():
     pipe.generate(parts, 1, seed=0)
     with pytest.raises(ValueError, match="not palette-conditioned"):
         pipe.generate(parts, 1, seed=0, body_colour="#ff0000")
+
+
+def test_intermediate_mask_bce_on_known_inputs():
+    import math
+
+    from carstudio.losses.masks import intermediate_mask_bce
+
+    target = one_hot_masks(torch.zeros(1, 4, 4, dtype=torch.long))  # all background
+    perfect = [target[:, :, :2, :2].clone()]
+    assert intermediate_mask_bce(perfect, target).item() == pytest.approx(0.0, abs=1e-6)
+    half = [torch.full((1, NUM_PARTS, 2, 2), 0.5), torch.full((1, NUM_PARTS, 1, 1), 0.5)]
+    assert intermediate_mask_bce(half, target).item() == pytest.approx(math.log(2), rel=1e-5)
+    # targets are area-averaged: a 4x4 map half body, half background gives 0.5 targets at 1x1
+    split = torch.zeros(1, 4, 4, dtype=torch.long)
+    split[:, :, 2:] = BODY
+    m = torch.full((1, NUM_PARTS, 1, 1), 1e-3)
+    m[:, [BACKGROUND, BODY]] = 0.5
+    expected = (2 * math.log(2) + (NUM_PARTS - 2) * -math.log(1 - 1e-3)) / NUM_PARTS
+    assert intermediate_mask_bce([m], one_hot_masks(split)).item() == pytest.approx(expected, rel=1e-4)
+    assert intermediate_mask_bce([], target).item() == 0
