@@ -247,7 +247,7 @@ def model_card(run: RunConfig, o: EvalNetTrainOptions, state: TrainState, metric
         f"augmentation (colour is a label; blur must move the features). {state.seconds / 60:.0f} min on this "
         f"2-core CPU ({run.threads} thread(s)).",
         "",
-        "## Held-out accuracy per head",
+        "## Accuracy per head on held-out scenes (the validation renders: other scenes of the same cars)",
         "| head | classes | accuracy | majority class |",
         "| --- | --- | --- | --- |",
         *(f"| {name} | {len(ATTRIBUTES[name])} | {acc.get(name, float('nan')):.3f} | {chance.get(name, float('nan')):.3f} |"
