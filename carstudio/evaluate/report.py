@@ -42,7 +42,8 @@ from carstudio.metrics.colour import masked_mean_lab
 from carstudio.metrics.features import PooledSegmenterFeatures, load_default_segmenter
 from carstudio.metrics.frechet import frechet_distance_of_samples
 from carstudio.metrics.image import high_frequency_energy
-from carstudio.metrics.independent import EVALNET, load_evaluation_network, pooled_features, sifid_ind
+from carstudio.metrics.independent import EVALNET, IndependentSpatialFeatures, load_evaluation_network, pooled_features
+from carstudio.metrics.sifid import sifid
 from carstudio.metrics.segmentation import confusion_matrix, mean_iou
 
 COMMON = 128
@@ -387,6 +388,7 @@ def tab_singan(ctx: Context, samples: int = 16, paintings: int = 16) -> TabResul
     from carstudio.imaging import pil_to_tensor
 
     painter = AutomaticPainter(SegmenterPipeline.from_pretrained())
+    extractor = IndependentSpatialFeatures(ctx.net)
     models = {"singan-car1-trb1-side": "side-everyday-test", "singan-p406-three-quarter": "everyday-test"}
     result = TabResult(model=", ".join(models), resolution=0)
     grid_rows = []
@@ -417,9 +419,9 @@ def tab_singan(ctx: Context, samples: int = 16, paintings: int = 16) -> TabResul
         outputs["paint from a held-out photo, injection scale 2"] = made
         for label, images in outputs.items():
             batch = torch.cat([pil_to_tensor(im) for im in images])
-            sifid = [sifid_ind(ctx.net, batch[j:j + 1], ref_t) for j in range(len(batch))]
+            values = [sifid(batch[j:j + 1], ref_t, extractor).value for j in range(len(batch))]
             result.rows[f"{name}: {label}"] = {
-                "sifid_ind": float(np.mean(sifid)), "n": len(images),
+                "sifid_ind": float(np.mean(values)), "n": len(images),
                 "sharpness": float(high_frequency_energy(batch).mean() / high_frequency_energy(ref_t).mean())}
         grid_rows += [(f"{name}: reference | random samples at start scale 1 (the tab's default)",
                        [reference] + outputs["random samples, start scale 1"][:5]),

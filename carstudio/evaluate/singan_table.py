@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from carstudio.metrics.independent import IndependentSpatialFeatures, load_evaluation_network
 from carstudio.metrics.sifid import default_extractor
 from carstudio.metrics.singan_metric import score_paint_to_image
 from carstudio.pipelines.singan import SinGANPipeline
@@ -62,9 +63,11 @@ def train_rows(image: Path, out: Path, rows: list[str]) -> None:
 
 
 @torch.inference_mode()
-def score_model(model_dir: Path, painting: Image.Image, extractor) -> dict:
-    """Paint-to-image of one trained model at every injection scale (SAMPLES outputs each);
-    the best scale by M, the per-scale scores and the training time from its summary."""
+def score_model(model_dir: Path, painting: Image.Image, extractors: dict) -> dict:
+    """Paint-to-image of one trained model at every injection scale (SAMPLES outputs each),
+    scored in every feature space of `extractors` (name -> SIFID extractor; the first is the
+    primary one, unsuffixed in the result, the others' keys get `_<name>`); the best scale by
+    the primary M, the per-scale scores and the training time from its summary."""
     pipe = SinGANPipeline.from_pretrained(model_dir)
     reference = pipe.reference_image()
     paint = pipe.prepare_painting(painting, False)
@@ -72,42 +75,52 @@ def score_model(model_dir: Path, painting: Image.Image, extractor) -> dict:
     per_scale = []
     for scale in range(1, pipe.num_scales):
         outputs = pipe(SAMPLES, seed=0, painting=painting, inject_scale=scale)
-        scores = [score_paint_to_image(o, reference, paint, extractor) for o in outputs]
-        per_scale.append({"scale": scale, "s_train": float(np.mean([s.s_train for s in scores])),
-                          "s_paint": float(np.mean([s.s_paint for s in scores])),
-                          "m": float(np.mean([s.m for s in scores]))})
+        row = {"scale": scale}
+        for i, (name, extractor) in enumerate(extractors.items()):
+            scores = [score_paint_to_image(o, reference, paint, extractor) for o in outputs]
+            suffix = "" if i == 0 else f"_{name}"
+            row.update({f"s_train{suffix}": float(np.mean([s.s_train for s in scores])),
+                        f"s_paint{suffix}": float(np.mean([s.s_paint for s in scores])),
+                        f"m{suffix}": float(np.mean([s.m for s in scores])), f"features{suffix}": scores[0].features})
+        per_scale.append(row)
     best = min(per_scale, key=lambda r: r["m"])
-    return {"best_scale": best["scale"], "num_scales": pipe.num_scales, "s_train": best["s_train"],
-            "s_paint": best["s_paint"], "m": best["m"], "train_minutes": summary["seconds"] / 60,
-            "features": scores[0].features, "per_scale": per_scale,
-            "seconds_per_iteration": [s["seconds"] / s["iterations"] for s in summary["scales"]]}
+    return {"best_scale": best["scale"], "num_scales": pipe.num_scales,
+            **{k: v for k, v in best.items() if k != "scale"}, "train_minutes": summary["seconds"] / 60,
+            "per_scale": per_scale, "seconds_per_iteration": [s["seconds"] / s["iterations"] for s in summary["scales"]]}
+
+
+def sifid_extractors() -> dict:
+    """SIFID-ind (the evaluation network, primary) and SIFID-seg (the part segmenter, secondary)."""
+    return {"ind": IndependentSpatialFeatures(load_evaluation_network()), "seg": default_extractor()}
 
 
 def evaluate_rows(out: Path, painting: Image.Image, rows: list[str]) -> list[dict]:
-    extractor = default_extractor()
+    extractors = sifid_extractors()
     results = []
     for row in rows:
         model_dirs = sorted((out / row).glob("*/model"))
         if model_dirs:
-            results.append({"row": row, **score_model(model_dirs[0], painting, extractor)})
+            results.append({"row": row, **score_model(model_dirs[0], painting, extractors)})
     return results
 
 
 def compare_models(models: dict[str, Path], paintings: dict[str, Image.Image]) -> list[dict]:
     """Every (model, painting) pair scored as a table row; for set-ups trained apart from the
     table, such as the paper defaults vs the fast preset on the same image."""
-    extractor = default_extractor()
+    extractors = sifid_extractors()
     return [{"row": f"{name} / {painting_name}", "model": name, "painting": painting_name,
-             **score_model(model_dir, painting, extractor)}
+             **score_model(model_dir, painting, extractors)}
             for name, model_dir in models.items() for painting_name, painting in paintings.items()]
 
 
 def markdown_table(results: list[dict]) -> str:
-    lines = ["| variant | best start scale / scales | S_t (SIFID to training image) | S_p (SIFID to painting) "
-             "| M | training time (min) |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| variant | best start scale / scales | S_t (SIFID-ind to training image) | S_p (SIFID-ind to painting) "
+             "| M (SIFID-ind) | M (SIFID-seg, secondary) | training time (min) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
+        m_seg = f"{r['m_seg']:.3f}" if "m_seg" in r else "-"
         lines.append(f"| {r['row']} | {r['best_scale']}/{r['num_scales']} | {r['s_train']:.3f} | {r['s_paint']:.3f} "
-                     f"| {r['m']:.3f} | {r['train_minutes']:.1f} |")
+                     f"| {r['m']:.3f} | {m_seg} | {r['train_minutes']:.1f} |")
     return "\n".join(lines)
 
 

@@ -117,11 +117,17 @@ def distribution_scores(real: np.ndarray, fake: np.ndarray, seed: int = 0) -> di
             "recall": recall, "density": density, "coverage": coverage, "n_real": len(real), "n_fake": len(fake)}
 
 
-@torch.no_grad()
-def sifid_ind(net: CarAttributeNet, a: torch.Tensor, b: torch.Tensor) -> float:
-    """Single-image FD in the network's second-stage patch features: (1, 3, H, W) images in
-    [-1, 1] (any sizes); each position of the feature map is one sample."""
-    def patches(x: torch.Tensor) -> np.ndarray:
-        fmap = net.spatial_features(x.float())
-        return fmap[0].flatten(1).T.double().numpy()
-    return frechet_distance_of_samples(patches(a), patches(b))
+class IndependentSpatialFeatures(torch.nn.Module):
+    """SIFID extractor (carstudio.metrics.sifid): an image (PIL, or (1, 3, H, W) in [-1, 1]) ->
+    the evaluation network's second-stage map (1, C, h, w), the patch statistics of "SIFID-ind"."""
+
+    def __init__(self, net: CarAttributeNet):
+        super().__init__()
+        self.net = net.eval()
+        self.description = (f"evaluation network ({Path(str(net.config._name_or_path)).name or 'unsaved'}) "
+                            f"stage 2: {net.config.widths[1]} channels at 1/4 of {net.config.resolution} px")
+
+    @torch.no_grad()
+    def forward(self, image: torch.Tensor | Image.Image) -> torch.Tensor:
+        x = to_model_batch([image]) if isinstance(image, Image.Image) else image.float()
+        return self.net.spatial_features(x)

@@ -224,3 +224,19 @@ def test_the_import_rule_would_catch_a_leak(tmp_path, monkeypatch):
         assert "carstudio.metrics.independent" in _transitive_imports(leak)
     finally:
         leak.unlink()
+
+
+def test_sifid_ind_is_zero_for_one_image_and_grows_with_a_change():
+    from PIL import Image
+
+    from carstudio.metrics.independent import IndependentSpatialFeatures
+    from carstudio.metrics.sifid import sifid
+
+    torch.manual_seed(3)
+    extractor = IndependentSpatialFeatures(CarAttributeNet(resolution=64, widths=(8, 16, 16)))
+    rng = np.random.default_rng(0)
+    image = Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8))
+    smooth = image.resize((16, 12)).resize((64, 48), Image.Resampling.BILINEAR)
+    same = sifid(image, image, extractor)
+    assert same.value == pytest.approx(0.0, abs=1e-6) and "evaluation network" in same.features
+    assert sifid(image, smooth, extractor).value > 1e-3
