@@ -124,7 +124,8 @@ class IndependentSpatialFeatures(torch.nn.Module):
     def __init__(self, net: CarAttributeNet):
         super().__init__()
         self.net = net.eval()
-        self.description = (f"evaluation network ({Path(str(net.config._name_or_path)).name or 'unsaved'}) "
+        source = Path(str(net.config.get("_name_or_path") or "unsaved")).name
+        self.description = (f"evaluation network ({source}) "
                             f"stage 2: {net.config.widths[1]} channels at 1/4 of {net.config.resolution} px")
 
     @torch.no_grad()
