@@ -64,16 +64,19 @@ def check_session_files(url: str, temp_root: Path, tmp_path: Path) -> None:
     bob = Client(url, verbose=False, download_files=str(tmp_path / "bob"))
     shared = draw_outline(tmp_path / "outline.png")  # both send this file: Gradio stores it once
     own = draw_outline(tmp_path / "own.png", roof=90)
-    _, _, cars = alice.predict(sketch_value(shared), 2, 7, False, api_name="/sketch_generate")
-    alice.predict(sketch_value(own), api_name="/sketch_mask")
+    mask, _, cars = alice.predict(sketch_value(shared), 2, 7, False, api_name="/sketch_generate")
+    own_mask = alice.predict(sketch_value(own), api_name="/sketch_mask")
     bob_cars = bob.predict(sketch_value(shared), 2, 7, False, api_name="/sketch_generate")[2]
     alice_folder, bob_folder = temp_root / "sessions" / alice.session_hash, temp_root / "sessions" / bob.session_hash
-    served = sorted(p.name for p in alice_folder.glob("*.png"))
-    assert len(served) == 4  # mask + two cars + mask, each under its own name
-    # what the client downloaded is exactly what is in the session's folder
-    for got in gallery_paths(cars):
-        assert any(np.array_equal(np.asarray(Image.open(got)), np.asarray(Image.open(alice_folder / name)))
-                   for name in served)
+    stored = {p.name for p in alice_folder.glob("*.png")}
+    # every file the client was served (mask + two cars + mask) is the session's own, under its own name,
+    # and is exactly what the client downloaded
+    downloaded = [Path(p) for p in (mask, *gallery_paths(cars), own_mask)]
+    assert len({p.name for p in downloaded}) == 4 and {p.name for p in downloaded} <= stored
+    for got in downloaded:
+        assert np.array_equal(np.asarray(Image.open(got)), np.asarray(Image.open(alice_folder / got.name)))
+    # besides them, only the session's Designs record: the two cars at the model's resolution and the sketch
+    assert len(stored) == 4 + 3
     shared_uploads, own_uploads = stored_uploads(temp_root, "outline.png"), stored_uploads(temp_root, "own.png")
     assert len(shared_uploads) == 1 and len(own_uploads) == 1
 
