@@ -78,3 +78,21 @@ def test_report_writes_tables_grids_and_a_before_column(sets, tmp_path):
     again = json.loads((docs / "quality" / "current.json").read_text())
     assert again["tabs"]["sketch"]["rows"]["samples (own)"]["fd_ind"] == pytest.approx(rows["samples (own)"]["fd_ind"])
     assert "*before*" not in (docs / "quality.md").read_text()
+
+
+def test_region_scores_inside_the_region_only():
+    from carstudio.evaluate.report import region_scores
+
+    torch.manual_seed(0)
+    truth = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    masks = torch.zeros(5, 1, 32, 32)
+    masks[:, :, 8:20, 8:24] = 1
+    same = region_scores(truth, truth, masks, chunk=2)
+    assert same["l1_region"] == 0 and same["ssim_region"] == pytest.approx(1.0) and same["delta_e_fill"] == 0
+    outside_changed = truth.clone()
+    outside_changed[:, :, 24:, :] = 0  # pixels outside every region
+    assert region_scores(outside_changed, truth, masks, chunk=2)["l1_region"] == 0
+    flat = truth.clone()
+    flat[:, :, 8:20, 8:24] = 128  # a flat grey fill: blurrier and off-colour inside
+    scores = region_scores(flat, truth, masks, chunk=3)
+    assert scores["l1_region"] > 0.2 and scores["sharpness_region"] < 0.5 and scores["delta_e_fill"] >= 0
