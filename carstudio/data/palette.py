@@ -51,11 +51,15 @@ def palette_bank(images: torch.Tensor, parts: torch.Tensor, size: int, seed: int
     """`size` palettes (size, C, 3) measured on renders drawn at random (with replacement when
     there are fewer): the empirical palette distribution that style seeds sample. A part absent
     from a render takes the mean of that part over the renders that show it, so every entry is a
-    plausible colour whatever mask it is later painted through."""
+    plausible colour whatever mask it is later painted through. `images` may be uint8 (0-255):
+    only the drawn ones are converted (a training set in float would take GBs)."""
     g = torch.Generator().manual_seed(seed)
     n = images.shape[0]
     index = torch.randperm(n, generator=g)[:size] if size <= n else torch.randint(0, n, (size,), generator=g)
-    palettes, present = part_palette(images[index].float(), parts[index], num_classes)
+    chosen = images[index].float()
+    if images.dtype == torch.uint8:
+        chosen = chosen / 127.5 - 1.0
+    palettes, present = part_palette(chosen, parts[index], num_classes)
     counts = present.sum(0).clamp(min=1)[:, None]
     fallback = (palettes * present[..., None]).sum(0) / counts  # (C, 3): the mean where present
     return fill_absent(palettes, present, fallback)

@@ -380,7 +380,7 @@ def fill_palette_bank(generator, data, o: SSGANTrainOptions) -> torch.Tensor | N
     seeded) -> their mean palette, the colour of a part a render does not show; None otherwise."""
     if not o.palette_bank:
         return None
-    bank = palette_bank(data.images.float() / 127.5 - 1.0, data.parts, o.palette_bank, seed=o.seed)
+    bank = palette_bank(data.images, data.parts, o.palette_bank, seed=o.seed)
     with torch.no_grad():
         generator.palette.bank.copy_(bank)
     return bank.mean(0)

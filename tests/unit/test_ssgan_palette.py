@@ -90,6 +90,8 @@ def test_bank_fills_absent_parts_with_their_mean_where_present_and_draws_are_see
     torch.testing.assert_close(bank[:, LIGHTS], torch.full((2, 3), 0.5))
     # a part no render shows gets zeros (grey), never NaN
     assert torch.isfinite(bank).all() and bank[:, GLASS].abs().sum() == 0
+    as_uint8 = ((images + 1) * 127.5).round().to(torch.uint8)
+    torch.testing.assert_close(palette_bank(as_uint8, maps, size=2, seed=0), bank, atol=0.005, rtol=0)
     big = palette_bank(images, maps, size=5, seed=1)  # more than there are renders: with replacement
     assert big.shape == (5, NUM_PARTS, 3)
     a = draw_palettes(big, 3, torch.Generator().manual_seed(4))
