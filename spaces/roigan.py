@@ -134,17 +134,15 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
             "one (docs/roigan.md).")
         with gr.Row():
             with gr.Column():
-                examples = [[{"background": str(p), "layers": [str(p.with_name(p.stem + "_mask.png"))],
-                              "composite": None}]
-                            for p in sorted(EXAMPLES_DIR.glob("*.png")) if not p.stem.endswith("_mask")]
-                # the first held-out example (car and region) is in place: the first click shows RoI-GAN at work
                 editor = gr.ImageEditor(
-                    value=examples[0][0] if examples else None,
                     label="Car (upload, then brush the region to regenerate)", image_mode="RGB", format="png",
                     sources=("upload", "clipboard"), layers=False, elem_id="region-editor",
                     brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff", default_size=24,
                                    color_mode="fixed"),
                     eraser=gr.Eraser(default_size=24), canvas_size=(256, 256))
+                examples = [[{"background": str(p), "layers": [str(p.with_name(p.stem + "_mask.png"))],
+                              "composite": None}]
+                            for p in sorted(EXAMPLES_DIR.glob("*.png")) if not p.stem.endswith("_mask")]
                 if examples:
                     gr.Examples(examples, [editor], label="Held-out cars (never seen in training) with a region")
                 sliders = [gr.Slider(-1, 1, value=0, step=0.05, label=f"Control {k + 1}") for k in range(num_codes)]

@@ -251,10 +251,7 @@ def create_demo(models: dict[str, LazyModel[SinGANPipeline]] | None = None, stud
                         "painted in the reference's part colours, and SinGAN turns that painting into a car.")
             with gr.Row():
                 with gr.Column():
-                    # a side-view example is in place, so the first click shows the method at work
-                    starter = next(iter(sorted(EXAMPLES_DIR.glob("*_side.png"))), None)
-                    photo = gr.Image(value=str(starter) if starter else None, label="Your car", type="filepath",
-                                     sources=["upload"], height=220)
+                    photo = gr.Image(label="Your car", type="filepath", sources=["upload"], height=220)
                     with gr.Row():
                         photo_inject = gr.Slider(1, 7, value=2, step=1, label="Injection scale")
                         photo_count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Samples")
