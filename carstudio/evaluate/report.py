@@ -16,7 +16,7 @@ resumes with `--tabs` for the missing ones.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -41,7 +41,7 @@ from carstudio.imaging import grid, tensor_to_pil
 from carstudio.metrics.colour import masked_mean_lab
 from carstudio.metrics.features import PooledSegmenterFeatures, load_default_segmenter
 from carstudio.metrics.frechet import frechet_distance_of_samples
-from carstudio.metrics.image import high_frequency_energy
+from carstudio.metrics.image import high_frequency_energy, high_frequency_energy_map
 from carstudio.metrics.independent import EVALNET, IndependentSpatialFeatures, load_evaluation_network, pooled_features
 from carstudio.metrics.sifid import sifid
 from carstudio.metrics.segmentation import confusion_matrix, mean_iou
@@ -83,10 +83,11 @@ class Context:
             self._sets[key] = load_set(name, size, count, self.data_root)
         return self._sets[key]
 
-    def _net_tag(self) -> str:
+    @functools.cached_property
+    def net_tag(self) -> str:
+        """The network's weights checksum (hashed once): the key of the feature cache."""
         weights = sorted(Path(self.net.config._name_or_path or ".").glob("*.safetensors"))
-        digest = sha256_of(weights[0])[:12] if weights else "unknown"
-        return digest
+        return sha256_of(weights[0])[:12] if weights else "unknown"
 
     def features(self, images: torch.Tensor) -> np.ndarray:
         return pooled_features(self.net, images, BATCH)
@@ -103,7 +104,7 @@ class Context:
 
     def reference(self, name: str, size: int) -> dict[str, np.ndarray]:
         """Features (independent and FD-seg) of a render set, cached on disk by network checksum."""
-        path = self.cache / f"{name}-{size}-{self.count}-{self._net_tag()}.safetensors"
+        path = self.cache / f"{name}-{size}-{self.count}-{self.net_tag}.safetensors"
         if path.is_file():
             return load_file(path)
         images = self.renders(name, size).images
@@ -333,12 +334,6 @@ def tab_region(ctx: Context, size: int = 256) -> TabResult:
                         "Telea. Region figures are inside the region; FD-ind on the whole completed pictures.")
     result.picture = labelled_grid(grid_rows, tile=128)
     return result
-
-
-def high_frequency_energy_map(images: torch.Tensor) -> torch.Tensor:
-    luma = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2])[:, None]
-    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])[None, None]
-    return F.conv2d(luma, kernel).pow(2)
 
 
 def tab_blend(ctx: Context, encode_count: int = 200, refine_steps: int = 20) -> TabResult:

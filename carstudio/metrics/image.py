@@ -45,11 +45,15 @@ def masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 
+def high_frequency_energy_map(images: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) in [-1, 1] -> (B, 1, H-2, W-2) squared Laplacian of the luminance."""
+    luma = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2])[:, None].float()
+    return torch.nn.functional.conv2d(luma, _LAPLACIAN[None, None].to(luma), padding=0).pow(2)
+
+
 def high_frequency_energy(images: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) in [-1, 1] -> (B,) mean squared Laplacian of the luminance: what blur removes."""
-    luma = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2])[:, None].float()
-    response = torch.nn.functional.conv2d(luma, _LAPLACIAN[None, None].to(luma), padding=0)
-    return response.pow(2).mean(dim=(1, 2, 3))
+    return high_frequency_energy_map(images).mean(dim=(1, 2, 3))
 
 
 def sharpness_index(images: torch.Tensor, reference: torch.Tensor) -> float:
