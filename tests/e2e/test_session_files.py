@@ -62,8 +62,9 @@ def check_session_files(url: str, temp_root: Path, tmp_path: Path) -> None:
     it closes, and not before: read from the disk, so it holds for an app in another process too."""
     alice = Client(url, verbose=False, download_files=str(tmp_path / "alice"))
     bob = Client(url, verbose=False, download_files=str(tmp_path / "bob"))
-    shared = draw_outline(tmp_path / "outline.png")  # both send this file: Gradio stores it once
-    own = draw_outline(tmp_path / "own.png", roof=90)
+    # names no other test uses: uploads of other tests' clients may still be on the disk
+    shared = draw_outline(tmp_path / "session-files-shared.png")  # both send this file: Gradio stores it once
+    own = draw_outline(tmp_path / "session-files-own.png", roof=90)
     mask, _, cars = alice.predict(sketch_value(shared), 2, 7, False, api_name="/sketch_generate")
     own_mask = alice.predict(sketch_value(own), api_name="/sketch_mask")
     bob_cars = bob.predict(sketch_value(shared), 2, 7, False, api_name="/sketch_generate")[2]
@@ -77,7 +78,8 @@ def check_session_files(url: str, temp_root: Path, tmp_path: Path) -> None:
         assert np.array_equal(np.asarray(Image.open(got)), np.asarray(Image.open(alice_folder / got.name)))
     # besides them, only the session's Designs record: the two cars at the model's resolution and the sketch
     assert len(stored) == 4 + 3
-    shared_uploads, own_uploads = stored_uploads(temp_root, "outline.png"), stored_uploads(temp_root, "own.png")
+    shared_uploads, own_uploads = (stored_uploads(temp_root, shared.name),
+                                   stored_uploads(temp_root, own.name))
     assert len(shared_uploads) == 1 and len(own_uploads) == 1
 
     alice.close()  # the heartbeat stops: Gradio runs demo.unload for this session
