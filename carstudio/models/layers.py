@@ -44,6 +44,14 @@ def maybe_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module) if enabled else module
 
 
+def binomial_blur(x: torch.Tensor) -> torch.Tensor:
+    """The 3x3 binomial low-pass [1, 2, 1]^T [1, 2, 1] / 16 per channel, reflect-padded (same
+    size): the anti-aliasing filter put before strided convs."""
+    taps = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    kernel = (taps[:, None] * taps[None, :] / 16).expand(x.shape[1], 1, 3, 3)
+    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), kernel, groups=x.shape[1])
+
+
 class SPADE(nn.Module):
     """Spatially-adaptive normalization (Park et al., GauGAN): a parameter-free BatchNorm or
     InstanceNorm of x, then a per-pixel affine map predicted from the segmentation map resized

@@ -41,7 +41,7 @@ from torch import nn
 from carstudio.data.palette import draw_palettes, paint
 from carstudio.data.parts import BACKGROUND, NUM_PARTS
 
-from .layers import SPADEResBlock, maybe_spectral_norm
+from .layers import SPADEResBlock, binomial_blur, maybe_spectral_norm
 
 
 def foreground(masks: torch.Tensor) -> torch.Tensor:
@@ -281,9 +281,12 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Gene
 class PatchDiscriminator(nn.Module):
     """pix2pixHD/GauGAN PatchGAN: 4x4 convs, stride 2 except the last two, spectral norm,
     instance norm after the first, LReLU(0.2). Returns every layer's output; the last is the
-    (B, 1, h, w) score map."""
+    (B, 1, h, w) score map. `blur`: a fixed [1, 2, 1] binomial blur before each stride-2 conv
+    (anti-aliased downsampling, as StyleGAN2's D and Zhang 2019), so D's gradient to G is not
+    periodic with the stride, which G can turn into a plaid texture; no parameters are added, so
+    weights load either way."""
 
-    def __init__(self, in_channels: int, widths: tuple[int, ...], spectral: bool):
+    def __init__(self, in_channels: int, widths: tuple[int, ...], spectral: bool, blur: bool = False):
         super().__init__()
         layers, c_in = [], in_channels
         for i, c_out in enumerate(widths):
@@ -294,11 +297,12 @@ class PatchDiscriminator(nn.Module):
             c_in = c_out
         layers.append(nn.Sequential(nn.Conv2d(c_in, 1, 4, 1, padding=2)))
         self.layers = nn.ModuleList(layers)
+        self.blur_before = [blur and i < len(widths) - 1 for i in range(len(layers))]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         features = []
-        for layer in self.layers:
-            x = layer(x)
+        for layer, blur in zip(self.layers, self.blur_before):
+            x = layer(binomial_blur(x) if blur else x)
             features.append(x)
         return features
 
@@ -317,10 +321,12 @@ class MultiscaleDiscriminator(ModelMixin, ConfigMixin):
         widths: tuple[int, ...] = (64, 128, 256),
         num_scales: int = 2,
         spectral_norm: bool = True,
+        blur_downsample: bool = False,
     ):
         super().__init__()
         self.scales = nn.ModuleList(
-            PatchDiscriminator(image_channels + num_classes, tuple(widths), spectral_norm) for _ in range(num_scales)
+            PatchDiscriminator(image_channels + num_classes, tuple(widths), spectral_norm, blur_downsample)
+            for _ in range(num_scales)
         )
 
     def forward(self, images: torch.Tensor, masks: torch.Tensor) -> list[list[torch.Tensor]]:

@@ -89,6 +89,7 @@ class SSGANHyperparameters:
     spade_hidden: int = 64
     d_widths: tuple[int, ...] = (64, 128, 256)
     d_scales: int = 2
+    d_blur: bool = False  # binomial blur before D's strided convs (against G's plaid texture)
     # inputs
     mask_source: str = "predicted"  # predicted (sketch segmenter on the sketch) | gt (true part map)
     sketch_segmenter: str = ""  # folder or weights name of a PartSegmenter; needed for predicted
@@ -147,7 +148,8 @@ def build_discriminator(o: SSGANTrainOptions) -> MultiscaleDiscriminator:
     """Palette models' D sees the paint beside the masks (3 more condition channels), so it can
     tell a car of the wrong colour for its palette."""
     extra = 3 if o.palette_bank else 0
-    return MultiscaleDiscriminator(num_classes=NUM_PARTS + extra, widths=tuple(o.d_widths), num_scales=o.d_scales)
+    return MultiscaleDiscriminator(num_classes=NUM_PARTS + extra, widths=tuple(o.d_widths), num_scales=o.d_scales,
+                                   blur_downsample=o.d_blur)
 
 
 def build_style_encoder(o: SSGANTrainOptions) -> StyleEncoder | None:

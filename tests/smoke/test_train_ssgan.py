@@ -161,8 +161,10 @@ def test_palette_run_with_l1_ema_resume_and_export(renders, tmp_path, capsys, re
 def test_palette_spade_baseline_with_two_processes(renders, tmp_path):
     run = tmp_path / "run"
     launch_two_processes("carstudio.train.ssgan", [
-        "--data", str(renders), "--out", str(run), "--model", "spade", "--steps", "1", *PALETTE_ARGS])
+        "--data", str(renders), "--out", str(run), "--model", "spade", "--steps", "1", "--d-blur", "true",
+        *PALETTE_ARGS])
     assert_two_process_checkpoint(run, 1)
+    assert json.loads((run / "options.json").read_text())["options"]["d_blur"] is True
     model = SPADEGenerator.from_pretrained(run / "generator_ema")
     assert model.config.palette_bank == 16 and model.palette.bank.abs().sum() > 0
 

@@ -206,3 +206,28 @@ def test_style_encoder_shapes_and_seeded_reparameterization():
     assert not torch.equal(a, mu)
     with pytest.raises(ValueError, match="4x4"):
         StyleEncoder(widths=(4, 8), resolution=64)
+
+
+def test_binomial_blur_keeps_flat_maps_and_removes_the_stride_two_checkerboard():
+    from carstudio.models.layers import binomial_blur
+
+    flat = torch.full((1, 2, 6, 6), 0.7)
+    torch.testing.assert_close(binomial_blur(flat), flat)
+    checker = (torch.arange(8)[:, None] + torch.arange(8)[None, :]) % 2 * 2.0 - 1.0  # +-1 alternating
+    blurred = binomial_blur(checker[None, None])
+    assert blurred.shape == (1, 1, 8, 8) and blurred.abs().max() < 1e-6  # the Nyquist pattern is cancelled
+
+
+def test_blurred_discriminator_loads_the_same_weights_and_differs_only_in_blurring():
+    torch.manual_seed(0)
+    plain = MultiscaleDiscriminator(widths=(8, 16)).eval()
+    blurred = MultiscaleDiscriminator(widths=(8, 16), blur_downsample=True).eval()
+    blurred.load_state_dict(plain.state_dict())  # no new parameters: runs resume either way
+    images, masks = torch.randn(2, 3, 32, 32), torch.rand(2, NUM_PARTS, 32, 32)
+    a, b = plain(images, masks), blurred(images, masks)
+    assert [x[-1].shape for x in a] == [x[-1].shape for x in b]
+    assert not torch.allclose(a[0][-1], b[0][-1])
+    flat_images, flat_masks = torch.full_like(images, 0.3), torch.full_like(masks, 0.5)
+    # on flat inputs the blur changes nothing away from the borders' zero padding of the convs
+    fa, fb = plain(flat_images, flat_masks)[0][0], blurred(flat_images, flat_masks)[0][0]
+    torch.testing.assert_close(fa, fb)
