@@ -31,6 +31,7 @@ from safetensors.numpy import load_file, save_file
 from tqdm import tqdm
 
 from carstudio.data.loading import to_float as uint8_to_float, to_uint8
+from carstudio.data.palette import fill_absent, part_palette
 from carstudio.data.parts import NUM_PARTS, colorize
 from carstudio.data.roi import ROI_TYPES, sample_rois
 from carstudio.data.sketch_augment import hand_drawn
@@ -44,6 +45,7 @@ from carstudio.metrics.frechet import frechet_distance_of_samples
 from carstudio.metrics.image import high_frequency_energy, high_frequency_energy_map
 from carstudio.metrics.independent import EVALNET, IndependentSpatialFeatures, load_evaluation_network, pooled_features
 from carstudio.metrics.sifid import sifid
+from carstudio.pipelines.palettes import is_palette_conditioned
 from carstudio.metrics.segmentation import confusion_matrix, mean_iou
 
 COMMON = 128
@@ -208,11 +210,23 @@ def tab_sketch(ctx: Context) -> TabResult:
         images, _ = pipe.generate(parts, num_images=stop - start, seed=start)
         outputs.append(to_uint8(images))
     output, predicted = torch.cat(outputs), torch.cat(predicted)
-    result = TabResult(model=f"sketchseg-64 + {GENERATOR_WEIGHTS}", resolution=res)
+    names = {"segmenter": "sketchseg-64", "generator": GENERATOR_WEIGHTS, **ctx.models.get("sketch", {})}
+    result = TabResult(model=f"{Path(names['segmenter']).name} + {Path(names['generator']).name}", resolution=res)
     result.rows["samples (own)"] = distribution_entry(ctx, output, "everyday-test", res)
     result.rows[f"samples (common {COMMON})"] = distribution_entry(ctx, output, "everyday-test", COMMON)
     result.rows.update({f"paired, random style, {k}": v
                         for k, v in paired_entries(output, ctx, "everyday-test", res, len(data)).items()})
+    styled = None
+    if is_palette_conditioned(pipe.generator):
+        # the issue's "style of the render": each render's own palette, through the tab's predicted
+        # mask and through the true part map (which separates the segmenter's errors from G's)
+        for name, maps in (("predicted mask", predicted), ("true part map", data.parts)):
+            images = torch.cat([to_uint8(pipe.generate(maps[a:b], num_images=b - a, seed=a,
+                                                       palettes=render_palettes(pipe.generator, data, a, b))[0])
+                                for a, b in tqdm(_batches(len(data)), desc=f"sketch, {name}", leave=False)])
+            styled = images if styled is None else styled
+            result.rows.update({f"{name}, style of the render, {k}": v
+                                for k, v in paired_entries(images, ctx, "everyday-test", res, len(data)).items()})
     result.rows["mask mIoU"] = {"miou": mean_iou(confusion_matrix(predicted, data.parts, NUM_PARTS))}
     result.notes.append("Inputs: the held-out renders' sketches made to look hand drawn (seed 0), through the "
                         "sketch segmenter and SSGAN with style seed = sample index; paired figures compare with "
@@ -222,9 +236,17 @@ def tab_sketch(ctx: Context) -> TabResult:
         ("hand-drawn sketch (input)", tensor_to_pil(sketches[:k].expand(-1, 3, -1, -1))),
         ("predicted part mask", [Image.fromarray(colorize(p.numpy())) for p in predicted[:k]]),
         ("SSGAN output", tensor_to_pil(to_float(output[:k]))),
+        *([("SSGAN, style of the render", tensor_to_pil(to_float(styled[:k])))] if styled is not None else []),
         ("ground-truth render", tensor_to_pil(data.float_images()[:k])),
     ])
     return result
+
+
+def render_palettes(generator: torch.nn.Module, data, start: int, stop: int) -> torch.Tensor:
+    """The palettes (B, C, 3) of renders start:stop, measured through their true part maps; parts a
+    render does not show take the generator's bank mean (as `palette_of` does for an example car)."""
+    palettes, present = part_palette(data.float_images()[start:stop], data.parts[start:stop])
+    return fill_absent(palettes, present, generator.palette.bank.mean(0))
 
 
 def tab_layout(ctx: Context) -> TabResult:
@@ -246,7 +268,10 @@ def tab_layout(ctx: Context) -> TabResult:
     for start, stop in tqdm(_batches(len(data)), desc="layout paired", leave=False):
         parts = data.parts[start:stop]
         rendered.append(pil_batch(pipe.render(parts, style_seed=start)))
-        if pipe.style_encoder is not None:
+        if is_palette_conditioned(pipe.renderer):
+            styled.append(pil_batch(pipe.render(parts, style_seed=start,
+                                                palettes=render_palettes(pipe.renderer, data, start, stop))))
+        elif pipe.style_encoder is not None:
             with torch.inference_mode():
                 style = pipe.style_encoder(data.float_images()[start:stop])[0]
             styled.append(pil_batch(pipe.render(parts, style=style)))
@@ -258,7 +283,8 @@ def tab_layout(ctx: Context) -> TabResult:
         result.rows.update({f"true layouts, style of the render, {k}": v
                             for k, v in paired_entries(styled, ctx, "everyday-test", res, len(data)).items()})
     result.notes.append("Samples: layout seed = style seed = sample index, psi 1. Paired: the held-out renders' own "
-                        "part maps rendered with a random style and with the style encoder's code of the render.")
+                        "part maps rendered with a random style and with the style of the render (a palette "
+                        "renderer: the render's palette through its part map; otherwise the style encoder's code).")
     k = GRID_INPUTS
     result.picture = labelled_grid([
         ("sampled layout", [Image.fromarray(colorize(p.numpy())) for p in layouts[:k]]),

@@ -96,3 +96,42 @@ def test_region_scores_inside_the_region_only():
     flat[:, :, 8:20, 8:24] = 128  # a flat grey fill: blurrier and off-colour inside
     scores = region_scores(flat, truth, masks, chunk=3)
     assert scores["l1_region"] > 0.2 and scores["sharpness_region"] < 0.5 and scores["delta_e_fill"] >= 0
+
+
+def test_palette_generators_are_also_scored_with_the_style_of_the_render(sets, tmp_path):
+    from carstudio.data.parts import NUM_PARTS
+    from carstudio.models.ssgan import SSGANGenerator
+
+    torch.manual_seed(0)
+    generator = SSGANGenerator(z_dim=8, widths=(16, 8, 8), resolution=64, spade_hidden=8, sfm_channels=8,
+                               palette_bank=8)
+    with torch.no_grad():
+        generator.palette.bank.copy_(torch.rand(8, NUM_PARTS, 3) * 2 - 1)
+    generator.save_pretrained(tmp_path / "palette-generator")
+    docs = tmp_path / "docs"
+    main(["report", "--tabs", "sketch", "--count", str(COUNT), "--data-root", str(sets), "--evalnet",
+          str(sets / "evalnet"), "--docs", str(docs), "--cache", str(tmp_path / "cache"), "--threads", "1",
+          "--model", f"sketch.generator={tmp_path / 'palette-generator'}", "--label", "palette"])
+    rows = json.loads((docs / "quality" / "palette.json").read_text())["tabs"]["sketch"]["rows"]
+    for source in ("predicted mask", "true part map"):
+        row = rows[f"{source}, style of the render, own (64 px)"]
+        assert row["n_pairs"] == COUNT and {"ssim", "delta_e_body"} <= set(row)
+    # the style of the render is not the style seed's: the same generator scores differently with each
+    assert rows["true part map, style of the render, own (64 px)"]["l1"] != rows["paired, random style, own (64 px)"]["l1"]
+
+
+def test_render_palettes_are_the_mean_colour_of_each_part():
+    from types import SimpleNamespace
+
+    from carstudio.evaluate.report import render_palettes
+
+    images = torch.zeros(2, 3, 8, 8, dtype=torch.uint8)
+    images[:, 0, :4] = 255  # top half red, bottom black
+    parts = torch.zeros(2, 8, 8, dtype=torch.long)
+    parts[:, :4] = 1
+    data = SimpleNamespace(float_images=lambda: images.float() / 127.5 - 1.0, parts=parts)
+    bank = torch.full((3, 6, 3), 0.5)
+    palettes = render_palettes(SimpleNamespace(palette=SimpleNamespace(bank=bank)), data, 0, 2)
+    torch.testing.assert_close(palettes[:, 1], torch.tensor([[1.0, -1.0, -1.0]] * 2))  # body: red
+    torch.testing.assert_close(palettes[:, 0], torch.tensor([[-1.0, -1.0, -1.0]] * 2))  # background: black
+    torch.testing.assert_close(palettes[:, 2:], torch.full((2, 4, 3), 0.5))  # absent parts: the bank's mean
