@@ -78,7 +78,12 @@ class SketchToCarPipeline:
         """(B, 1, R, R) sketches in [-1, 1] -> (B, R, R) part ids (M0)."""
         size = self.segmenter.config.resolution
         x = sketch if sketch.shape[-1] == size else F.interpolate(sketch, size=(size, size), mode="area")
-        parts = self.segmenter(x).argmax(1)
+        logits = self.segmenter(x)
+        if logits.shape[-1] < self.resolution:
+            # a generator larger than the segmenter gets smooth part boundaries: the soft logits are
+            # enlarged before the argmax (nearest-enlarging the label map gives staircase edges)
+            logits = F.interpolate(logits, size=(self.resolution,) * 2, mode="bilinear", align_corners=False)
+        parts = logits.argmax(1)
         if parts.shape[-1] != self.resolution:
             parts = F.interpolate(parts[:, None].float(), size=(self.resolution,) * 2, mode="nearest")[:, 0].long()
         return parts

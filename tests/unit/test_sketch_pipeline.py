@@ -123,3 +123,26 @@ def test_tiny_trained_sketch_segmenter_beats_the_all_body_baseline(tmp_path):
     trained = mean_iou(confusion_matrix(predicted, data.parts, NUM_PARTS))
     all_body = mean_iou(confusion_matrix(torch.full_like(data.parts, BODY), data.parts, NUM_PARTS))
     assert trained > all_body + 0.1, (trained, all_body)
+
+
+def test_a_generator_larger_than_the_segmenter_gets_masks_from_enlarged_logits():
+    class DiagonalSegmenter(PartSegmenter):
+        """Body above a diagonal, background below: a boundary at 45 degrees."""
+
+        def forward(self, x):
+            rows, cols = torch.meshgrid(torch.arange(16.0), torch.arange(16.0), indexing="ij")
+            logits = torch.zeros(x.shape[0], NUM_PARTS, 16, 16)
+            logits[:, BODY] = (cols - rows) / 4
+            return logits
+
+    segmenter = DiagonalSegmenter(in_channels=1, widths=(8, 8), feature_level=1, resolution=16).eval()
+    generator = SSGANGenerator(z_dim=8, widths=(8, 8, 8), resolution=32, spade_hidden=8, sfm_channels=8)
+    parts = SketchToCarPipeline(segmenter, generator).segment(torch.ones(1, 1, 32, 32))
+    assert parts.shape == (1, 32, 32)
+    body = parts[0] == BODY
+    # the enlarged logits put the boundary on the 32-px diagonal: a 1-px staircase, where
+    # nearest-enlarging the 16-px label map gives 2-px steps
+    rows, cols = torch.meshgrid(torch.arange(32), torch.arange(32), indexing="ij")
+    assert torch.equal(body, cols > rows)
+    nearest = (segmenter(torch.ones(1, 1, 16, 16)).argmax(1) == BODY).repeat_interleave(2, 1).repeat_interleave(2, 2)
+    assert not torch.equal(nearest[0], body)
