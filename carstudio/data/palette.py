@@ -40,6 +40,12 @@ def fill_absent(palettes: torch.Tensor, present: torch.Tensor, fallback: torch.T
     return torch.where(present[..., None], palettes, fallback.to(palettes)[None])
 
 
+def measured_palettes(images: torch.Tensor, parts: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
+    """The palettes (B, C, 3) of pictures through their part maps (the style of a render or an
+    example car); parts a picture does not show take `fallback` (C, 3), e.g. a generator's bank mean."""
+    return fill_absent(*part_palette(images, parts), fallback)
+
+
 def paint(masks: torch.Tensor, palettes: torch.Tensor) -> torch.Tensor:
     """One-hot or soft masks (B, C, H, W) painted with palettes (B, C, 3) -> (B, 3, H, W): each
     pixel the mask-weighted sum of its parts' colours (one-hot masks: a flat fill per part)."""

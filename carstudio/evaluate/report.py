@@ -31,7 +31,7 @@ from safetensors.numpy import load_file, save_file
 from tqdm import tqdm
 
 from carstudio.data.loading import to_float as uint8_to_float, to_uint8
-from carstudio.data.palette import fill_absent, part_palette
+from carstudio.data.palette import measured_palettes
 from carstudio.data.parts import NUM_PARTS, colorize
 from carstudio.data.roi import ROI_TYPES, sample_rois
 from carstudio.data.sketch_augment import hand_drawn
@@ -245,8 +245,7 @@ def tab_sketch(ctx: Context) -> TabResult:
 def render_palettes(generator: torch.nn.Module, data, start: int, stop: int) -> torch.Tensor:
     """The palettes (B, C, 3) of renders start:stop, measured through their true part maps; parts a
     render does not show take the generator's bank mean (as `palette_of` does for an example car)."""
-    palettes, present = part_palette(data.float_images()[start:stop], data.parts[start:stop])
-    return fill_absent(palettes, present, generator.palette.bank.mean(0))
+    return measured_palettes(data.float_images()[start:stop], data.parts[start:stop], generator.palette.bank.mean(0))
 
 
 def tab_layout(ctx: Context) -> TabResult:

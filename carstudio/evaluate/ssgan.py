@@ -1,22 +1,25 @@
 """Seed 004's Table 1 and Figure 3 on held-out renders: SSGAN vs the SPADE/GauGAN baseline.
 
-    python -m carstudio.evaluate.ssgan table --test data/cars64_test \\
-        --generator ssgan=runs/ssgan-64@4000 spade=runs/spade-64@4000 ssgan-shipped=weights/ssgan-64 \\
-        --json docs/ssgan_table.json
+    python -m carstudio.evaluate.ssgan table --test data/eval/everyday-test-128 \\
+        --generator ssgan=runs/ssgan128-v2@6000 spade=runs/spade128-v2@6000 before=weights/ssgan-64 \\
+        --train-reference data/eval/everyday-train-128 --json docs/ssgan_table.json
     python -m carstudio.evaluate.ssgan figure --test data/cars64_test --generator weights/ssgan-64 \\
         --sketches examples/sketches --out docs/img/ssgan_figure3.png
 
 Inputs are the held-out renders' line sketches made to look hand drawn (fixed seed), segmented
-by the sketch segmenter into M0, then generated with one z per sample (seeded). Scores:
-- FD-seg (or FID with --inception-weights) between generated images and the held-out renders;
-  images are upsampled to the feature segmenter's resolution first. FD-seg is the project's
-  feature space (carstudio.metrics.frechet), not comparable with published FID numbers;
-- SSIM between each generated image and the render its sketch came from;
-- mIoU of M0 against the true part map (the sketch segmenter's accuracy, shared by every row);
-- z diversity: mean absolute pixel difference between two style seeds on the same masks.
-Every generator is also scored on the true part maps ("oracle masks"): the gap between the two
-is what the sketch segmentation stage costs. Generators are named `name=PATH[@STEP]`: an exported
-folder, or a training run folder and a checkpoint step (the equal-budget comparison).
+by the sketch segmenter into M0 (at the generator's resolution, as the tab does), then generated
+with one z per sample (seed 0). Every generator is scored at its own resolution and also on the
+true part maps ("oracle masks": the gap is what the sketch segmentation stage costs); palette
+models (issue 19) also with the style of the render (its own palette). Scores:
+- the independent yardstick (`carstudio.metrics.independent`): FD-ind, KID, precision/recall
+  and density/coverage in the evaluation network's features, against the held-out renders;
+- paired L1/PSNR/SSIM, per-part CIELAB ΔE and sharpness against the render behind each sketch;
+- z diversity: mean absolute pixel difference between two style seeds on the same masks;
+- FD-seg (or FID with --inception-weights) as a secondary column: the part segmenter's features,
+  which some of the losses use, so never the yardstick;
+- mIoU of M0 against the true part map (the sketch segmenter's accuracy, shared by every row).
+Generators are named `name=PATH[@STEP]`: an exported folder, or a training run folder and a
+checkpoint step (the equal-budget comparison).
 """
 
 from __future__ import annotations
@@ -32,15 +35,18 @@ from PIL import Image
 
 from carstudio.checkpoints import config_from_options, parse_spec
 from carstudio.data.loading import hand_drawn_val, load_renders
+from carstudio.data.palette import measured_palettes
 from carstudio.data.parts import NUM_PARTS
+from carstudio.evaluate.registry import distribution_row, paired_row
 from carstudio.inputs import sketch_strokes
 from carstudio.metrics.features import load_default_segmenter
 from carstudio.metrics.frechet import frechet
-from carstudio.metrics.image import ssim
+from carstudio.metrics.independent import EVALNET, load_evaluation_network, pooled_features
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
 from carstudio.models.segmenter import PartSegmenter
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, one_hot_masks
 from carstudio.pipelines.sketch import SEGMENTER_WEIGHTS, SketchToCarPipeline, load_generator as load_shipped_generator
+from carstudio.pipelines.palettes import choose_palettes, is_palette_conditioned
 from carstudio.pipelines.sketch import load_sketch_segmenter
 
 SKETCH_SEED = 1
@@ -75,68 +81,104 @@ def held_out(roots: list[Path], resolution: int, limit: int | None) -> HeldOut:
 
 
 @torch.inference_mode()
-def predict_parts(segmenter: PartSegmenter, sketches: torch.Tensor) -> torch.Tensor:
-    return torch.cat([segmenter(sketches[i : i + BATCH]).argmax(1) for i in range(0, len(sketches), BATCH)])
+def predict_parts(pipe: SketchToCarPipeline, sketches: torch.Tensor) -> torch.Tensor:
+    """M0 at the generator's resolution, as the tab makes it (logits enlarged before the argmax)."""
+    return torch.cat([pipe.segment(sketches[i : i + BATCH]) for i in range(0, len(sketches), BATCH)])
+
+
+def render_palettes(generator, data: HeldOut) -> torch.Tensor | None:
+    """Palette models: each held-out render's own palette (the style of the render); else None."""
+    if not is_palette_conditioned(generator):
+        return None
+    return measured_palettes(data.images, data.parts, generator.palette.bank.mean(0))
 
 
 @torch.inference_mode()
-def generate(generator, parts: torch.Tensor, seed: int = 0) -> torch.Tensor:
+def generate(generator, parts: torch.Tensor, seed: int = 0, palettes: torch.Tensor | None = None) -> torch.Tensor:
+    """One z per sample from `seed`; palette models paint with `palettes` or, without them, with
+    palettes drawn from their bank by the same generator (the tab's style seed)."""
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(len(parts), generator.config.z_dim, generator=g)
-    return torch.cat([generator(one_hot_masks(parts[i : i + BATCH]), z=z[i : i + BATCH])[0]
-                      for i in range(0, len(parts), BATCH)])
+    chosen = choose_palettes(generator, len(parts), g, palettes)
+    out = []
+    for i in range(0, len(parts), BATCH):
+        extra = {} if chosen is None else {"palettes": chosen[i : i + BATCH]}
+        out.append(generator(one_hot_masks(parts[i : i + BATCH]), z=z[i : i + BATCH], **extra)[0])
+    return torch.cat(out)
 
 
-def z_diversity(generator, parts: torch.Tensor) -> float:
-    """Mean absolute difference (images in [-1, 1]) between two style seeds on the same masks:
-    how much z changes the output. 0 means the generator ignores z."""
-    return float((generate(generator, parts, seed=0) - generate(generator, parts, seed=1)).abs().mean())
+def z_diversity(generator, parts: torch.Tensor, palettes: torch.Tensor | None = None) -> float:
+    """Mean absolute difference (images in [-1, 1]) between two style seeds on the same masks (and
+    the same palettes, when given): how much z changes the output. 0 means G ignores z."""
+    return float((generate(generator, parts, 0, palettes) - generate(generator, parts, 1, palettes)).abs().mean())
 
 
 def score_table(test: list[Path], generators: dict[str, str], sketch_segmenter: str, limit: int | None,
-                train_reference: list[Path], inception_weights: str | None, log=print) -> dict:
-    feature_segmenter = load_default_segmenter()
+                train_reference: list[Path], inception_weights: str | None, evalnet: str = EVALNET,
+                log=print) -> dict:
+    """Every generator at its own resolution (held-out renders loaded at that size), fed masks
+    predicted from the sketches and the true part maps; styles drawn by seed 0 and, for palette
+    models, the style of the render. Columns: the independent yardstick (FD-ind, KID,
+    precision/recall; evaluation-network features) and paired scores against the render behind
+    each sketch; FD-seg beside them as a secondary column."""
+    feature_segmenter, net = load_default_segmenter(), load_evaluation_network(evalnet)
     segmenter = load_sketch_segmenter(sketch_segmenter)
-    resolution = segmenter.config.resolution
-    data = held_out(test, resolution, limit)
-    predicted = predict_parts(segmenter, data.sketches)
-    conf = confusion_matrix(predicted, data.parts, NUM_PARTS)
-    result = {
-        "held_out": [str(p) for p in test], "samples": len(data.parts), "resolution": resolution,
-        "sketches": f"held-out render sketches through hand_drawn (seed {SKETCH_SEED})",
-        "sketch_segmenter": sketch_segmenter,
-        "mask_miou": mean_iou(conf), "mask_iou": [None if np.isnan(v) else float(v) for v in iou_per_class(conf)],
-        "rows": [],
-    }
-    log(f"sketch segmenter mIoU on {len(data.parts)} held-out hand-drawn sketches: {result['mask_miou']:.3f}")
-    if train_reference:
-        reference = load_renders(train_reference, resolution).images[: len(data.parts)].float() / 127.5 - 1.0
-        label, value = frechet(reference, data.images, feature_segmenter, inception_weights)
-        result["floor"] = {"metric": label, "value": value, "what": f"training renders {train_reference} vs held-out"}
-        log(f"{label} floor (training renders vs held-out renders): {value:.4g}")
+    result = {"held_out": [str(p) for p in test], "sketch_segmenter": sketch_segmenter, "evalnet": evalnet,
+              "sketches": f"held-out render sketches through hand_drawn (seed {SKETCH_SEED})", "rows": [],
+              "floors": {}}
+    cache: dict[int, tuple] = {}
     for name, spec in generators.items():
         generator = load_generator(spec)
+        resolution = generator.config.resolution
+        if resolution not in cache:
+            data = held_out(test, resolution, limit)
+            pipe = SketchToCarPipeline(segmenter, generator)
+            predicted = predict_parts(pipe, data.sketches)
+            conf = confusion_matrix(predicted, data.parts, NUM_PARTS)
+            real = pooled_features(net, data.images, BATCH)
+            cache[resolution] = (data, predicted, real)
+            result.setdefault("mask_miou", {})[str(resolution)] = mean_iou(conf)
+            result["samples"] = len(data.parts)
+            log(f"{resolution} px: sketch segmenter mIoU on {len(data.parts)} held-out sketches: {mean_iou(conf):.3f}")
+            if train_reference:
+                reference = load_renders(train_reference, resolution).images[: len(data.parts)].float() / 127.5 - 1
+                label, value = frechet(reference, data.images, feature_segmenter, inception_weights)
+                result["floors"][str(resolution)] = {
+                    **distribution_row(real, pooled_features(net, reference, BATCH)), "fd_seg": value,
+                    "what": f"training renders {[str(p) for p in train_reference]} vs held-out"}
+                log(f"{resolution} px floor: FD-ind {result['floors'][str(resolution)]['fd_ind']:.1f}")
+        data, predicted, real = cache[resolution]
+        palettes = render_palettes(generator, data)
+        styles = [("seed 0", None)] + ([("style of the render", palettes)] if palettes is not None else [])
         for masks, parts in (("predicted from sketch", predicted), ("oracle (true part map)", data.parts)):
-            images = generate(generator, parts)
-            label, value = frechet(images, data.images, feature_segmenter, inception_weights)
-            row = {"generator": name, "spec": spec, "class": type(generator).__name__, "masks": masks,
-                   "metric": label, "fd": value, "ssim": ssim(images, data.images),
-                   "z_diversity": z_diversity(generator, parts[:DIVERSITY_SAMPLES])}
-            result["rows"].append(row)
-            log(f"{name:>16} | {masks:<22} | {label} {value:8.4g} | SSIM {row['ssim']:.3f} | "
-                f"z diversity {row['z_diversity']:.3f}")
+            for style, chosen in styles:
+                images = generate(generator, parts, 0, chosen)
+                label, fd_seg = frechet(images, data.images, feature_segmenter, inception_weights)
+                row = {"generator": name, "spec": spec, "class": type(generator).__name__, "resolution": resolution,
+                       "masks": masks, "style": style, **distribution_row(real, pooled_features(net, images, BATCH)),
+                       **paired_row(images, data.images, data.parts), "secondary_metric": label, "fd_seg": fd_seg,
+                       "z_diversity": z_diversity(generator, parts[:DIVERSITY_SAMPLES],
+                                                  None if chosen is None else chosen[:DIVERSITY_SAMPLES])}
+                result["rows"].append(row)
+                log(f"{name:>16} | {masks:<22} | {style:<19} | FD-ind {row['fd_ind']:6.1f} | P {row['precision']:.3f} "
+                    f"R {row['recall']:.3f} | SSIM {row['ssim']:.3f} | dE body {row['delta_e_body']:.1f}")
     return result
 
 
 def markdown_table(result: dict) -> str:
-    label = result["rows"][0]["metric"] if result["rows"] else "FD-seg"
-    lines = [f"| generator | masks | {label} ↓ | SSIM ↑ | z diversity |", "| --- | --- | --- | --- | --- |"]
-    for row in result["rows"]:
-        lines.append(f"| {row['generator']} (`{row['spec']}`) | {row['masks']} | {row['fd']:.4g} | {row['ssim']:.3f} "
-                     f"| {row['z_diversity']:.3f} |")
-    if "floor" in result:
-        lines.append(f"| training renders (floor) | - | {result['floor']['value']:.4g} | - | - |")
-    lines.append(f"\nSketch segmenter mIoU on the same {result['samples']} sketches: {result['mask_miou']:.3f}")
+    lines = ["| generator | px | masks | style | FD-ind ↓ | KID×10³ ↓ | precision ↑ | recall ↑ | SSIM ↑ | PSNR ↑ "
+             "| ΔE body ↓ | sharpness | z diversity | FD-seg (secondary) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in result["rows"]:
+        lines.append(f"| {r['generator']} (`{r['spec']}`) | {r['resolution']} | {r['masks']} | {r['style']} "
+                     f"| {r['fd_ind']:.1f} | {r['kid'] * 1000:.0f} | {r['precision']:.3f} | {r['recall']:.3f} "
+                     f"| {r['ssim']:.3f} | {r['psnr']:.2f} | {r['delta_e_body']:.1f} | {r['sharpness']:.2f} "
+                     f"| {r['z_diversity']:.3f} | {r['fd_seg']:.4g} |")
+    for size, floor in result["floors"].items():
+        lines.append(f"| training renders (floor) | {size} | - | - | {floor['fd_ind']:.1f} | {floor['kid'] * 1000:.0f} "
+                     f"| {floor['precision']:.3f} | {floor['recall']:.3f} | - | - | - | - | - | {floor['fd_seg']:.4g} |")
+    miou = ", ".join(f"{v:.3f} at {k} px" for k, v in result.get("mask_miou", {}).items())
+    lines.append(f"\nSketch segmenter mIoU on the same {result.get('samples', 0)} sketches: {miou}")
     return "\n".join(lines)
 
 
@@ -181,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     table.add_argument("--train-reference", nargs="*", type=Path, default=[],
                        help="training render folders: their distance to the held-out renders is the floor")
     table.add_argument("--inception-weights", help="torch-fidelity Inception weights file: FID instead of FD-seg")
+    table.add_argument("--evalnet", default=EVALNET, help="the evaluation network (weights name or folder)")
     table.add_argument("--json", type=Path, help="write the results here")
     fig = sub.add_parser("figure", help="Figure 3: sketch, mask, SFM masks, generated, ground truth")
     fig.add_argument("--test", nargs="+", type=Path, required=True)
@@ -194,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "table":
         generators = dict(item.split("=", 1) for item in args.generator)
         result = score_table(args.test, generators, args.sketch_segmenter, args.limit, args.train_reference,
-                             args.inception_weights)
+                             args.inception_weights, args.evalnet)
         print(markdown_table(result))
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
