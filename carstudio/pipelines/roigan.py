@@ -5,15 +5,22 @@ steered by its continuous control codes (sliders in [-1, 1]), its categorical co
 and a seed (the noise z0). Both results come back at the user's resolution, and only the brushed
 pixels change: every pixel outside the mask is bit-identical to the input.
 
-How an image of any size meets the model's fixed resolution R:
-1. the image is letterboxed to a centred square (side max(H, W)) by replicating its border
-   pixels -- the training renders have the car in the middle -- and the mask padded with "keep";
-2. image and mask are shrunk to R x R with area averaging; a model pixel belongs to the region
-   when any part of it was brushed (so thin strokes are not lost, and the model regenerates a
-   little more than was brushed, never less);
-3. the generator fills the region and the model-resolution completion x_c (eq. 3.9) is enlarged
-   back (bicubic) and cropped to H x W;
-4. the result is composited into the user's pixels inside the brushed mask only.
+How an image of any size meets the model's fixed resolution R (`carstudio.data.region_windows`):
+1. windows: with `window="crop"` (the default; "inpaint only masked", as Automatic1111 and
+   lama-cleaner do it) one square window per separate brushed region, its side the region's
+   bounding box x `context` (at least R user pixels, at most the picture's longer side), shifted
+   inward at the picture's borders; regions whose windows overlap share one. With
+   `window="whole"` (the earlier behaviour, kept for comparison) one window: the whole picture
+   letterboxed to a centred square. Where a window reaches past the picture (only when the picture
+   is smaller than it) the border pixels are repeated, and the mask says "keep" there;
+2. each window's pixels and mask are resized to R x R (area averaging down, bicubic up); a model
+   pixel belongs to the region when any part of it was brushed (so thin strokes are not lost,
+   and the model regenerates a little more than was brushed, never less);
+3. the generator fills every window in one batch, and each model-resolution completion x_c
+   (eq. 3.9) is resized back to its window;
+4. the result is pasted into the user's pixels inside the brushed mask only.
+A region brushed on a 512-px photo is so filled at up to the photo's own detail, where the whole-
+picture letterbox fills it at R / 512 of it and enlarges the fill.
 
 Telea (`cv2.inpaint(..., cv2.INPAINT_TELEA)`, radius 3 px) runs at the user's resolution, capped
 at TELEA_MAX_SIDE = 1024 px on the longest side: larger images are inpainted at that size, the
@@ -31,6 +38,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from carstudio.data.region_windows import (DEFAULT_CONTEXT, Window, crop_window, paste_window, region_windows,
+                                           resize_square, shrink_mask, whole_window, window_mask)
 from carstudio.hub import load_model
 from carstudio.inputs import InvalidInput, check_number
 from carstudio.models.roigan import RoIGANGenerator, complete
@@ -40,6 +49,7 @@ TELEA_RADIUS = 3
 TELEA_MAX_SIDE = 1024
 SWEEP_VALUES = tuple(np.linspace(-1.0, 1.0, 7).tolist())
 MAX_SEED = 2**63 - 1
+WINDOW_MODES = ("crop", "whole")  # a window per brushed region | the whole picture letterboxed
 
 
 @dataclass
@@ -51,33 +61,13 @@ class RegionEditOutput:
 
 @dataclass
 class _Prepared:
-    """An image and mask brought to the model: the user's pixels and the square model view."""
+    """An image and mask brought to the model: the user's pixels and one R x R view per window."""
 
     rgb: np.ndarray  # (H, W, 3) uint8, the user's image
     mask: np.ndarray  # (H, W) bool
-    side: int  # letterbox side, max(H, W)
-    offset: tuple[int, int]  # (top, left) of the user's image in the letterbox
-    image: torch.Tensor  # (1, 3, R, R) in [-1, 1]
-    model_mask: torch.Tensor  # (1, 1, R, R) in {0, 1}
-
-
-def _offset(shape: tuple[int, ...], side: int) -> tuple[int, int]:
-    """(top, left) that centres an (H, W) image in a side x side square."""
-    return (side - shape[0]) // 2, (side - shape[1]) // 2
-
-
-def _letterbox(array: np.ndarray, side: int, replicate: bool) -> np.ndarray:
-    """Pad (H, W[, C]) to a centred side x side square: border pixels repeated, or zeros."""
-    (h, w), (top, left) = array.shape[:2], _offset(array.shape, side)
-    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
-    return cv2.copyMakeBorder(array, top, side - h - top, left, side - w - left, border, value=0)
-
-
-def _shrink_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """bool mask -> bool mask of `size` (w, h): a cell is in the region if any of it was."""
-    if mask.shape[::-1] == size:
-        return mask.copy()
-    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
+    windows: list[Window]  # disjoint squares of the picture, together holding every brushed pixel
+    images: torch.Tensor  # (K, 3, R, R) in [-1, 1], one per window
+    model_masks: torch.Tensor  # (K, 1, R, R) in {0, 1}
 
 
 def _composite(rgb: np.ndarray, fill: np.ndarray, mask: np.ndarray) -> Image.Image:
@@ -112,19 +102,27 @@ def telea(image: Image.Image, mask: np.ndarray, radius: int = TELEA_RADIUS,
     else:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        small_fill = cv2.inpaint(small, _shrink_mask(mask, size).astype(np.uint8), radius, cv2.INPAINT_TELEA)
+        small_fill = cv2.inpaint(small, shrink_mask(mask, size).astype(np.uint8), radius, cv2.INPAINT_TELEA)
         fill = cv2.resize(small_fill, (w, h), interpolation=cv2.INTER_CUBIC)
     return _composite(rgb, fill, mask)
 
 
 class RegionEditPipeline:
-    def __init__(self, generator: RoIGANGenerator):
+    """`window`: "crop" (a window around each brushed region) or "whole" (the whole picture
+    letterboxed, as before windows); `context`: a crop window's side over its region's box side."""
+
+    def __init__(self, generator: RoIGANGenerator, window: str = "crop", context: float = DEFAULT_CONTEXT):
+        if window not in WINDOW_MODES:
+            raise ValueError(f"window must be one of {WINDOW_MODES}, got {window!r}")
+        if not context >= 1:
+            raise ValueError(f"context must be at least 1 (the window holds the region's box), got {context}")
         self.generator = generator.eval()
+        self.window, self.context = window, context
 
     @classmethod
-    def from_pretrained(cls, generator: str | Path = GENERATOR_WEIGHTS) -> "RegionEditPipeline":
-        """A name under weights/ (checksum-verified) or a local folder."""
-        return cls(load_model(RoIGANGenerator, generator))
+    def from_pretrained(cls, generator: str | Path = GENERATOR_WEIGHTS, **kwargs) -> "RegionEditPipeline":
+        """A name under weights/ (checksum-verified) or a local folder; `kwargs` as for __init__."""
+        return cls(load_model(RoIGANGenerator, generator), **kwargs)
 
     @property
     def resolution(self) -> int:
@@ -152,15 +150,20 @@ class RegionEditPipeline:
     def check_category(self, category: int) -> int:
         return check_number(category, "The variant", low=0, high=self.num_categories - 1, integer=True)
 
+    def windows(self, mask: np.ndarray) -> list[Window]:
+        """The squares of the picture that the model sees (`window` mode)."""
+        if self.window == "whole":
+            return [whole_window(mask.shape)]
+        return region_windows(mask, self.resolution, self.context)
+
     def prepare(self, image: Image.Image, mask: np.ndarray) -> _Prepared:
-        """The user's pixels, and the square, model-resolution image and region."""
+        """The user's pixels, their windows and each window's model-resolution image and region."""
         rgb, mask = check_image_and_mask(image, mask)
-        side, size = max(mask.shape), (self.resolution, self.resolution)
-        square = cv2.resize(_letterbox(rgb, side, True), size, interpolation=cv2.INTER_AREA)
-        model_mask = _shrink_mask(_letterbox(mask.astype(np.uint8), side, False).astype(bool), size)
-        tensor = torch.from_numpy(square).permute(2, 0, 1)[None].float() / 127.5 - 1.0
-        return _Prepared(rgb, mask, side, _offset(mask.shape, side), tensor,
-                         torch.from_numpy(model_mask)[None, None].float())
+        windows, r = self.windows(mask), self.resolution
+        squares = np.stack([resize_square(crop_window(rgb, w), r) for w in windows])
+        masks = np.stack([window_mask(mask, w, r) for w in windows])
+        images = torch.from_numpy(squares).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+        return _Prepared(rgb, mask, windows, images, torch.from_numpy(masks)[:, None].float())
 
     # --- generation ------------------------------------------------------------------------------
     def latents(self, codes: list[list[float]], categories: list[int], seed: int) -> torch.Tensor:
@@ -172,16 +175,20 @@ class RegionEditPipeline:
 
     @torch.inference_mode()
     def _fill(self, prepared: _Prepared, z: torch.Tensor) -> list[Image.Image]:
-        """RoI-GAN for each z -> composited images at the user's resolution."""
-        n = z.shape[0]
-        image, mask = prepared.image.expand(n, -1, -1, -1), prepared.model_mask.expand(n, -1, -1, -1)
-        fake, _, _ = self.generator(image, mask, z)
-        completed = ((complete(fake, image, mask).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-        (h, w), (top, left) = prepared.mask.shape, prepared.offset
+        """RoI-GAN for each z -> composited images at the user's resolution: every window with
+        every z in one generator pass (window-major), each fill pasted through the brushed mask."""
+        n, k = z.shape[0], len(prepared.windows)
+        images = prepared.images.repeat_interleave(n, 0)
+        masks = prepared.model_masks.repeat_interleave(n, 0)
+        fake, _, _ = self.generator(images, masks, z.repeat(k, 1))
+        completed = ((complete(fake, images, masks).clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        completed = completed.permute(0, 2, 3, 1).numpy().reshape(k, n, *completed.shape[2:], 3)
         results = []
-        for array in completed.permute(0, 2, 3, 1).numpy():
-            big = cv2.resize(array, (prepared.side, prepared.side), interpolation=cv2.INTER_CUBIC)[top:top + h, left:left + w]
-            results.append(_composite(prepared.rgb, big, prepared.mask))
+        for j in range(n):
+            out = prepared.rgb.copy()
+            for window, fills in zip(prepared.windows, completed):
+                paste_window(out, resize_square(fills[j], window.side), window, prepared.mask)
+            results.append(Image.fromarray(out))
         return results
 
     def inpaint(self, image: Image.Image, mask: np.ndarray, codes: list[float] | None = None, category: int = 0,
