@@ -8,7 +8,10 @@
 Every step draws regions from the RoI-block (`carstudio.data.roi`: rectangles, ellipses and
 Gaussian-mixture regions, one kind per sample, uniformly from --roi-types), the prior codes
 z = (z0 ~ N(0, I), c0 ~ U(-1, 1)^k, c1 ~ uniform categorical), generates x_g = G(z | x, RoI)
-and completes x_c = RoI * x_g + (1 - RoI) * x (eq. 3.9). Then (section 3.7):
+and completes x_c = RoI * x_g + (1 - RoI) * x (eq. 3.9). With `--window-crops true` the images are
+first random square windows of larger renders (`--source-size`, zoom `--zoom-min`..`--zoom-max` of
+the render's side) resized to --resolution, the scales the region tab's crop windows produce; the
+regions are drawn in the window, so their size is relative to it as in the thesis. Then (section 3.7):
 
 - D step (eq. 3.19): L_D = hinge(D(x_r), D(x_c)) + 5 L_grad + 1e-4 L_0 -- hinge over all of D's
   outputs (global + patch scores), the gradient penalty weighted by (1 - RoI) at interpolates
@@ -62,6 +65,7 @@ from carstudio.cards import data_summary, licence_table
 from carstudio.checkpoints import name_checkpoint_contents, parse_spec
 from carstudio.data.cars import FAL, GPL
 from carstudio.data.loading import load_images
+from carstudio.data.region_windows import window_crops
 from carstudio.data.roi import ROI_TYPES, sample_rois
 from carstudio.hub import write_model_card
 from carstudio.losses.adversarial import d_hinge, g_hinge
@@ -102,6 +106,14 @@ class RoIGANHyperparameters:
     # data
     roi_types: tuple[str, ...] = ROI_TYPES
     flip_prob: float = 0.5
+    # window crops (carstudio.data.region_windows): each step cuts a random square of every render,
+    # loaded at source_size px, of side zoom x source_size (zoom log-uniform in [zoom_min, zoom_max];
+    # > 1 letterboxes the whole render), resized to `resolution` -- the scales the region tab's crop
+    # windows show the model. Off: the renders are loaded at `resolution` and used whole.
+    window_crops: bool = False
+    source_size: int = 256
+    zoom_min: float = 0.5
+    zoom_max: float = 1.0
     # objective (eqs. 3.18-3.19)
     lambda_tv: float = 0.5
     lambda_perceptual: float = 5.0
@@ -149,6 +161,12 @@ def check_options(o: RoIGANTrainOptions) -> None:
         raise ValueError(f"--gp-region must be one of {GP_REGIONS}, got {o.gp_region!r}")
     if o.score_weighting not in SCORE_WEIGHTINGS:
         raise ValueError(f"--score-weighting must be one of {SCORE_WEIGHTINGS}, got {o.score_weighting!r}")
+    if o.window_crops and not 0 < o.zoom_min <= o.zoom_max:
+        raise ValueError(f"--zoom-min and --zoom-max must satisfy 0 < min <= max, got {o.zoom_min}, {o.zoom_max}")
+    if o.window_crops and o.zoom_min * o.source_size < o.resolution:
+        raise ValueError(f"--zoom-min {o.zoom_min} of {o.source_size}-px renders gives crops smaller than the "
+                         f"{o.resolution}-px model (enlarged, blurry training images): raise --source-size "
+                         "(render larger) or --zoom-min")
 
 
 def build_generator(o: RoIGANTrainOptions) -> RoIGANGenerator:
@@ -208,10 +226,18 @@ class Batch:
     categories: torch.Tensor  # (N,)
 
 
+def training_images(images: torch.Tensor, o: RoIGANTrainOptions, rng: torch.Generator) -> torch.Tensor:
+    """uint8 renders as loaded -> uint8 (N, 3, R, R): random window crops with --window-crops, else as they are."""
+    if not o.window_crops:
+        return images
+    return window_crops(images, o.resolution, (o.zoom_min, o.zoom_max), rng)
+
+
 def prepare_batch(images: torch.Tensor, o: RoIGANTrainOptions, generator: RoIGANGenerator,
                   rng: torch.Generator) -> Batch:
-    """uint8 renders -> real images (random flips), regions and prior codes, on the images' device."""
-    real = images.float() / 127.5 - 1.0
+    """uint8 renders -> real images (window crops, random flips), regions and prior codes, on the
+    images' device."""
+    real = training_images(images, o, rng).float() / 127.5 - 1.0
     flip = (torch.rand(real.shape[0], generator=rng) < o.flip_prob).view(-1, 1, 1, 1).to(real.device)
     real = torch.where(flip, real.flip(-1), real)
     masks = sample_rois(real.shape[0], o.resolution, "any", rng, kinds=tuple(o.roi_types)).to(real.device)
@@ -314,7 +340,8 @@ def fixed_batch(images: torch.Tensor, o: RoIGANTrainOptions, generator: RoIGANGe
     """The sample grid's renders, regions (the kinds in turn) and codes: the same every time."""
     n = min(o.sample_count, len(images))
     rng = torch.Generator().manual_seed(o.seed + 4242)
-    real = images[:n].float() / 127.5 - 1.0
+    # the crops from their own generator: the same regions and codes with and without --window-crops
+    real = training_images(images[:n], o, torch.Generator().manual_seed(o.seed + 4243)).float() / 127.5 - 1.0
     kinds = [o.roi_types[i % len(o.roi_types)] for i in range(n)]
     masks = torch.cat([sample_rois(1, o.resolution, kind, rng) for kind in kinds])
     noise, codes, categories = generator.sample_latents(n, rng)
@@ -334,6 +361,14 @@ def sample_grid(generator: RoIGANGenerator, batch: Batch) -> Image.Image:
     rows = [np.concatenate([_rgb(r), _rgb(m * 2 - 1), _rgb(r * (1 - m)), _rgb(c), _rgb(f)], 1)
             for r, m, c, f in zip(real, masks, completed, fake)]
     return Image.fromarray(np.concatenate(rows, 0))
+
+
+def training_data_description(o: RoIGANTrainOptions) -> str:
+    if not o.window_crops:
+        return f"the renders whole at {o.resolution} px"
+    return (f"random square windows of the renders loaded at {o.source_size} px, side {o.zoom_min:g}-{o.zoom_max:g} x "
+            f"the render's (log-uniform), resized to {o.resolution} px (area averaging; "
+            "carstudio.data.region_windows.window_crops, as the region tab's crop windows)")
 
 
 def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: RoIGANGenerator) -> str:
@@ -357,8 +392,8 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         f"licences ({FAL} or {GPL}):", *data_lines, "", *licence_table(cars, []),
         "", "## Training", "```", run.command, "```",
         *([f"Started from the weights of `{o.init_from}` (G, D and Q; new optimizers)."] if o.init_from else []),
-        f"{state.step} steps of batch {o.batch_size} per process; regions {', '.join(o.roi_types)} (one kind per "
-        f"sample). D: hinge ({'patch scores weighted by RoI coverage' if o.score_weighting == 'roi' else 'mean of the global and patch scores'}) + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
+        f"{state.step} steps of batch {o.batch_size} per process; {training_data_description(o)}; regions "
+        f"{', '.join(o.roi_types)} (one kind per sample, sizes relative to the training image). D: hinge ({'patch scores weighted by RoI coverage' if o.score_weighting == 'roi' else 'mean of the global and patch scores'}) + {o.lambda_gp} x gradient penalty ({o.gp_region} the RoI) + {o.lambda_zero} x "
         f"zero-centring{' + InfoGAN (D_main trained on it too)' if o.info_in_d else ''}; G: hinge + {o.lambda_kl} x KL + "
         f"{o.lambda_info} x InfoGAN + {o.lambda_tv} x TV + "
         f"{o.lambda_perceptual} x perceptual ({perceptual_description(o)}) + {o.lambda_fm} x feature matching"
@@ -426,7 +461,7 @@ def train(run: RunConfig, o: RoIGANTrainOptions, log=print) -> TrainState:
     if o.init_from and runs.latest_checkpoint(run.out) is None:  # a resume replaces these weights anyway
         init_from_checkpoint((g, d, q), o.init_from, say)
     perceptual = build_perceptual(o).to(accelerator.device)
-    images = load_images(run.data, o.resolution)
+    images = load_images(run.data, o.source_size if o.window_crops else o.resolution)
     counts = {name: sum(p.numel() for p in m.parameters()) / 1e6 for name, m in (("G", g), ("D", d), ("Q", q))}
     say(f"{len(images)} renders; perceptual features '{perceptual.kind}'; "
         + ", ".join(f"{k} {v:.2f} M" for k, v in counts.items()) + " parameters")

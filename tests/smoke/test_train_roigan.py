@@ -1,6 +1,6 @@
 """RoI-GAN training on a tiny synthetic render folder: a few steps in-process (segmenter perceptual
 features), resumed, exported with a model card, and with two data-parallel processes through
-`accelerate launch` (CPU, gloo)."""
+`accelerate launch` (CPU, gloo); the same with random window crops of larger renders."""
 
 import json
 from pathlib import Path
@@ -10,9 +10,10 @@ import torch
 from safetensors.torch import load_file
 from PIL import Image
 
+from carstudio.data.loading import load_images
 from carstudio.models.roigan import RoIGANDiscriminator, RoIGANGenerator, RoIGANQHead
 from carstudio.models.segmenter import PartSegmenter
-from carstudio.train.roigan import main
+from carstudio.train.roigan import build_generator, fixed_batch, main, parse_args
 from tests.smoke.helpers import (
     SIZE,
     assert_same_step_2_weights,
@@ -130,3 +131,45 @@ def test_two_processes_through_accelerate_launch(renders, tmp_path):
         "--checkpoint-every", "2", "--info-in-d", "true", *TINY_ARGS], timeout=240)
     assert_two_process_checkpoint(run, 2)
     assert (run / "generator" / "config.json").is_file() and (run / "q_head" / "config.json").is_file()
+
+
+WINDOW_ARGS = ["--window-crops", "true", "--source-size", str(2 * SIZE), "--zoom-min", "0.5", "--zoom-max", "1.25"]
+
+
+def test_window_crops_one_step(renders, tmp_path, capsys, restore_torch_threads):
+    """--window-crops: renders loaded at --source-size, each step a random window of each resized to
+    the model; the sample grid shows such windows; the card says so; crops that would be enlarged
+    are refused."""
+    run, export = tmp_path / "run", tmp_path / "weights" / "roigan-windows"
+    main(["--data", str(renders), "--out", str(run), "--export", str(export), "--perceptual-segmenter", "",
+          "--steps", "1", "--sample-every", "1", *TINY_ARGS, *WINDOW_ARGS])
+    options = json.loads((run / "options.json").read_text())["options"]
+    assert options["window_crops"] is True and options["source_size"] == 2 * SIZE
+    assert (options["zoom_min"], options["zoom_max"]) == (0.5, 1.25)
+    assert Image.open(run / "samples" / "step_0000001.png").size == (5 * SIZE, 3 * SIZE)
+    card = (export / "README.md").read_text()
+    assert f"random square windows of the renders loaded at {2 * SIZE} px, side 0.5-1.25" in card
+    with pytest.raises(ValueError, match="zoom-min"):
+        main(["--data", str(renders), "--out", str(tmp_path / "bad"), *TINY_ARGS, *WINDOW_ARGS, "--zoom-min", "0.25"])
+
+
+def test_window_crops_change_the_training_images_only_when_asked(renders):
+    _, plain = parse_args(["--data", str(renders), "--out", "unused", *TINY_ARGS])
+    _, windowed = parse_args(["--data", str(renders), "--out", "unused", *TINY_ARGS, *WINDOW_ARGS])
+    generator = build_generator(plain)
+    whole = fixed_batch(load_images([renders], SIZE), plain, generator)
+    crops = fixed_batch(load_images([renders], 2 * SIZE), windowed, generator)
+    assert crops.real.shape == whole.real.shape == (3, 3, SIZE, SIZE)
+    assert torch.equal(crops.masks, whole.masks)  # the same regions, drawn after the crops
+    assert (crops.real - whole.real).abs().mean() > 0.05
+    again = fixed_batch(load_images([renders], 2 * SIZE), windowed, generator)
+    assert torch.equal(again.real, crops.real)
+
+
+def test_window_crops_with_two_processes(renders, tmp_path):
+    run = tmp_path / "run"
+    launch_two_processes("carstudio.train.roigan", [
+        "--data", str(renders), "--out", str(run), "--perceptual-segmenter", "", "--steps", "1",
+        "--checkpoint-every", "1", *TINY_ARGS, *WINDOW_ARGS], timeout=240)
+    assert_two_process_checkpoint(run, 1)
+    assert json.loads((run / "options.json").read_text())["options"]["window_crops"] is True
