@@ -87,8 +87,14 @@ def whole_window(shape: tuple[int, int]) -> Window:
 
 def region_boxes(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     """Bounding boxes (top, left, bottom, right) of the mask's 8-connected regions."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    return [(int(y), int(x), int(y + h), int(x + w)) for x, y, w, h, _ in stats[1:count]]
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if not len(rows):
+        return []
+    # labelled within the brushed part only: a small brush on a large photo costs little
+    top, left = rows[0], cols[0]
+    part = np.ascontiguousarray(mask[top:rows[-1] + 1, left:cols[-1] + 1], dtype=np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(part, connectivity=8)
+    return [(int(top + y), int(left + x), int(top + y + h), int(left + x + w)) for x, y, w, h, _ in stats[1:count]]
 
 
 def _union(boxes: list[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
@@ -169,9 +175,9 @@ def paste_window(out: np.ndarray, fill: np.ndarray, window: Window, mask: np.nda
     height, width = mask.shape
     top, left = max(window.top, 0), max(window.left, 0)
     bottom, right = min(window.bottom, height), min(window.right, width)
-    inside = mask[top:bottom, left:right]
-    region = out[top:bottom, left:right]
-    region[inside] = fill[top - window.top:bottom - window.top, left - window.left:right - window.left][inside]
+    np.copyto(out[top:bottom, left:right],
+              fill[top - window.top:bottom - window.top, left - window.left:right - window.left],
+              where=mask[top:bottom, left:right, None])
 
 
 # --- training: random windows of larger renders ------------------------------------------------
