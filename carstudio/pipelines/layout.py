@@ -31,7 +31,7 @@ from PIL import Image
 from carstudio.data.parts import NUM_PARTS, PART_COLORS, colorize
 from carstudio.hub import load_model, load_pretrained, model_dir
 from carstudio.imaging import pil_to_tensor, tensor_to_pil
-from carstudio.models.ssgan import SPADEGenerator, StyleEncoder, one_hot_masks
+from carstudio.models.ssgan import SPADEGenerator, StyleEncoder, one_hot_masks, reparameterize
 from carstudio.models.stylegan import StyleGANGenerator
 from carstudio.pipelines.palettes import Colour, choose_palettes, palette_of
 
@@ -116,12 +116,19 @@ class LayoutToCarPipeline:
         return F.interpolate(one_hot, size=(self.resolution,) * 2, mode=mode).argmax(1)
 
     @torch.inference_mode()
-    def style_of(self, image: Image.Image) -> torch.Tensor:
-        """A car image -> the style code (the mean of the encoder's Gaussian), (1, z_dim)."""
+    def style_of(self, image: Image.Image, count: int = 1, seed: int = 0) -> torch.Tensor:
+        """A car image -> `count` style codes (count, z_dim): the mean of the encoder's Gaussian,
+        then draws from that Gaussian with the seed (SPADE's multimodal synthesis guided by an
+        example: variations of the example's style rather than copies of one car)."""
         if self.style_encoder is None:
             raise ValueError("this renderer has no style encoder")
         x = pil_to_tensor(image.convert("RGB").resize((self.resolution,) * 2, Image.Resampling.BICUBIC))
-        return self.style_encoder(x)[0]
+        mu, logvar = self.style_encoder(x)
+        if count == 1:
+            return mu
+        g = torch.Generator().manual_seed(seed)
+        draws = reparameterize(mu.expand(count - 1, -1), logvar.expand(count - 1, -1), g)
+        return torch.cat([mu, draws])
 
     def palette_of(self, image: Image.Image, parts: np.ndarray | None = None) -> torch.Tensor:
         """The (1, C, 3) palette of an example car picture (palette renderers, see

@@ -9,9 +9,24 @@ import torch
 from PIL import Image
 
 from carstudio.data.palette import fill_absent, parse_colour, part_palette, with_part_colour
+from carstudio.hub import LazyModel
 from carstudio.imaging import pil_to_tensor
 
 Colour = str | tuple[int, int, int]
+
+
+def _shipped_segmenter():
+    from carstudio.pipelines.segmenter import SegmenterPipeline
+
+    return SegmenterPipeline.from_pretrained()
+
+
+_SEGMENTER = LazyModel(_shipped_segmenter)  # loaded once, on the first example car
+
+
+def car_parts(image: Image.Image) -> np.ndarray:
+    """H x W part ids of a car picture at its size, by the shipped part segmenter `segmenter-128`."""
+    return _SEGMENTER.get()(image)
 
 
 def is_palette_conditioned(generator: torch.nn.Module) -> bool:
@@ -54,9 +69,7 @@ def palette_of(generator: torch.nn.Module, image: Image.Image, parts: np.ndarray
         raise ValueError("this generator is not palette-conditioned")
     image = image.convert("RGB")
     if parts is None:
-        from carstudio.pipelines.segmenter import SegmenterPipeline
-
-        parts = SegmenterPipeline.from_pretrained()(image)
+        parts = car_parts(image)
     parts_t = torch.as_tensor(np.asarray(parts)).long()[None]
     palettes, present = part_palette(pil_to_tensor(image), parts_t)
     return fill_absent(palettes, present, generator.palette.bank.mean(0))

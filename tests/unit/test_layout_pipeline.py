@@ -132,3 +132,12 @@ def test_wide_layouts_are_padded_to_a_centred_square():
     wide[10:20, 5:60] = BODY
     ids, _ = part_layout(PART_COLORS[wide])
     assert ids.shape == (64, 64) and (ids[:16] == BACKGROUND).all() and np.array_equal(ids[16:48], wide)
+
+
+def test_style_codes_of_a_car_image_are_its_mean_then_seeded_draws(pipe):
+    car = layout_image(car_layout(R))
+    codes = pipe.style_of(car, 3, seed=4)
+    assert codes.shape == (3, 4)
+    torch.testing.assert_close(codes[:1], pipe.style_of(car))
+    torch.testing.assert_close(codes, pipe.style_of(car, 3, seed=4))
+    assert not torch.equal(codes[1], codes[2]) and not torch.equal(codes[1:], pipe.style_of(car, 3, seed=5)[1:])
