@@ -5,6 +5,7 @@ from __future__ import annotations
 from spaces.common import (APP_DIR, DESIGNS, DISPLAY_SIZE, MAX_SEED, configure_app, enlarge, launch_kwargs,
                            seed_slider, session_scoped, user_errors)
 from spaces.studio import LAYOUT, Studio, editor_value
+from spaces.style_controls import DEFAULT_PAINT, StyleChoice, read_style, style_controls
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -13,6 +14,7 @@ from PIL import Image  # noqa: E402
 from carstudio.data.parts import PART_COLORS, PART_NAMES  # noqa: E402
 from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
 from carstudio.inputs import check_number, part_layout  # noqa: E402
+from carstudio.pipelines.palettes import is_palette_conditioned  # noqa: E402
 from carstudio.pipelines.layout import (  # noqa: E402
     LAYOUT_WEIGHTS,
     RENDERER_WEIGHTS,
@@ -56,13 +58,31 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None, studio: 
                                                integer=True)
         return choice
 
-    def render_parts(parts: np.ndarray, style_seed, variations, record) -> list[tuple[Image.Image, str]]:
-        """The cars of `parts`; `record(settings, cars)` keeps them as a design."""
+    def takes_style(pipe: LayoutToCarPipeline) -> tuple[bool, bool]:
+        """(a paint colour, an example car): a palette renderer takes both, one with a style encoder
+        (the 64-px renderer) an example car."""
+        palette_model = is_palette_conditioned(pipe.renderer)
+        return palette_model, palette_model or pipe.style_encoder is not None
+
+    def read_render_style(paint_body, paint_colour, example_car) -> StyleChoice:
+        colour, example = takes_style(pipeline.get())
+        return read_style(paint_body, paint_colour, example_car, takes_colour=colour, takes_example=example)
+
+    def render_parts(parts: np.ndarray, style_seed, variations, style: StyleChoice,
+                     record) -> list[tuple[Image.Image, str]]:
+        """The cars of `parts`; `record(settings, cars)` keeps them as a design. An example car
+        gives a palette renderer its palette and a renderer with a style encoder its style codes."""
         count = check_number(variations, "Variations", low=1, high=MAX_VARIATIONS, integer=True)
         seed = check_number(style_seed, "Style seed", low=0, high=MAX_SEED, integer=True)
-        cars = pipeline.get().render(np.repeat(parts[None], count, axis=0), style_seed=seed)
-        record(dict(style_seed=seed, variations=count), cars)
-        return [(enlarge(car), f"style seed {seed}, variation {k + 1}") for k, car in enumerate(cars)]
+        pipe, palettes, codes = pipeline.get(), None, None
+        if style.example is not None and is_palette_conditioned(pipe.renderer):
+            palettes = pipe.palette_of(style.example)
+        if style.example is not None and pipe.style_encoder is not None:
+            codes = pipe.style_of(style.example, count, seed)
+        cars = pipe.render(np.repeat(parts[None], count, axis=0), style_seed=seed, style=codes, palettes=palettes,
+                           body_colour=style.body_colour)
+        record(dict(style_seed=seed, variations=count, **style.settings()), cars)
+        return [(enlarge(car), f"style seed {seed}, variation {k + 1}{style.caption()}") for k, car in enumerate(cars)]
 
     @user_errors
     @session_scoped
@@ -73,26 +93,30 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None, studio: 
 
     @user_errors
     @session_scoped
-    def render_layout(layout, style_seed, variations, request: gr.Request, progress=gr.Progress()):
+    def render_layout(layout, style_seed, variations, paint_body=False, paint_colour=DEFAULT_PAINT, example_car=None,
+                      request: gr.Request = None, progress=gr.Progress()):
+        style = read_render_style(paint_body, paint_colour, example_car)
         ids, unknown = part_layout(layout)
         parts = pipeline.get().fit(ids)[0].numpy()
         progress(0.3, desc="Rendering")
         drawn = layout_image(parts)
-        cars = render_parts(parts, style_seed, variations, lambda settings, images: DESIGNS.add(
-            request, "layout", "layout_render", settings, images, inputs={"layout": drawn}))
+        cars = render_parts(parts, style_seed, variations, style, lambda settings, images: DESIGNS.add(
+            request, "layout", "layout_render", settings, images, inputs={"layout": drawn, **style.inputs()}))
         note = (f"{unknown:.1%} of the pixels had colours between the part colours and were snapped to the "
                 "nearest part." if unknown > 0 else "")
         return enlarge(drawn, nearest=True), cars, label_map_image(parts), note
 
     @user_errors
     @session_scoped
-    def generate(seed, psi, mix, mix_seed, mix_layer, style_seed, variations, request: gr.Request):
+    def generate(seed, psi, mix, mix_seed, mix_layer, style_seed, variations, paint_body=False,
+                 paint_colour=DEFAULT_PAINT, example_car=None, request: gr.Request = None):
         choice = layout_choices(seed, psi, mix, mix_seed, mix_layer)
+        style = read_render_style(paint_body, paint_colour, example_car)
         parts = pipeline.get().sample_layouts(1, **choice)[0].numpy()
         layout_settings = dict(seed=choice["seed"], psi=choice["psi"], mix=bool(mix),
                                mix_seed=choice.get("mix_seed", mix_seed), mix_layer=choice.get("mix_layer", mix_layer))
-        cars = render_parts(parts, style_seed, variations, lambda settings, images: DESIGNS.add(
-            request, "layout", "layout_generate", {**layout_settings, **settings}, images))
+        cars = render_parts(parts, style_seed, variations, style, lambda settings, images: DESIGNS.add(
+            request, "layout", "layout_generate", {**layout_settings, **settings}, images, inputs=style.inputs()))
         return enlarge(layout_image(parts), nearest=True), cars
 
     with gr.Blocks() as demo:
@@ -126,6 +150,8 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None, studio: 
                 with gr.Row():
                     style_seed = seed_slider("Style seed")
                     variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations")
+                style = style_controls("layout", "Style from an example car (optional: replaces the style seed's "
+                                                 "paint and lighting; variations stay close to it)")
                 with gr.Row():
                     render_button = gr.Button("Render this layout", variant="primary", elem_id="layout-render")
                     generate_button = gr.Button("Sample and render")
@@ -141,18 +167,19 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None, studio: 
         # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages
         sample_button.click(sample_layout, [seed, psi, mix, mix_seed, mix_layer], [layout, label_map],
                             api_name="layout_sample", preprocess=False)
-        render_button.click(render_layout, [layout, style_seed, variations], [rendered_layout, cars, label_map, note],
-                            api_name="layout_render", preprocess=False)
-        generate_button.click(generate, [seed, psi, mix, mix_seed, mix_layer, style_seed, variations],
+        render_button.click(render_layout, [layout, style_seed, variations, *style.inputs],
+                            [rendered_layout, cars, label_map, note], api_name="layout_render", preprocess=False)
+        generate_button.click(generate, [seed, psi, mix, mix_seed, mix_layer, style_seed, variations, *style.inputs],
                               [rendered_layout, cars], api_name="layout_generate", preprocess=False)
+        style.show_when_loaded(demo, lambda: takes_style(pipeline.get()))
         demo.load(sample_layout, [seed, psi, mix, mix_seed, mix_layer], [layout, label_map], api_name=False,
                   preprocess=False)
         studio.receiver("layout", "Layout to car (editor)", "layout", layout, kind=LAYOUT, to_value=editor_value)
         studio.restorable(["layout_render"], "layout", dict(style_seed=style_seed, variations=variations),
-                          computed=[(layout, lambda values: editor_value(values["layout"]))])
+                          computed=[(layout, lambda values: editor_value(values["layout"])), *style.restored()])
         studio.restorable(["layout_generate"], "layout", dict(seed=seed, psi=psi, mix=mix, mix_seed=mix_seed,
                                                               mix_layer=mix_layer, style_seed=style_seed,
-                                                              variations=variations))
+                                                              variations=variations), computed=style.restored())
     return demo
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from spaces.common import (APP_DIR, DESIGNS, MAX_SEED, configure_app, enlarge, launch_kwargs, seed_slider,
                            session_scoped, user_errors)
 from spaces.studio import LAYOUT, Studio, editor_value
+from spaces.style_controls import DEFAULT_PAINT, read_style, style_controls
 
 import gradio as gr  # noqa: E402  (spaces.common sets the environment first)
 import numpy as np  # noqa: E402
@@ -12,6 +13,7 @@ from PIL import Image  # noqa: E402
 
 from carstudio.hub import WEIGHTS_DIR, LazyModel, ModelUnavailable  # noqa: E402
 from carstudio.inputs import check_number, sketch_strokes  # noqa: E402
+from carstudio.pipelines.palettes import is_palette_conditioned  # noqa: E402
 from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS, SketchToCarPipeline  # noqa: E402
 
 EXAMPLES_DIR = APP_DIR / "examples" / "sketches"
@@ -50,17 +52,25 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None, studio: 
 
     @user_errors
     @session_scoped
-    def sketch_to_car(sketch, num_variations, seed, show_sfm, request: gr.Request, progress=gr.Progress()):
+    def sketch_to_car(sketch, num_variations, seed, show_sfm, paint_body=False, paint_colour=DEFAULT_PAINT,
+                      example_car=None, request: gr.Request = None, progress=gr.Progress()):
         count = check_number(num_variations, "Number of variations", low=1, high=MAX_VARIATIONS, integer=True)
         seed = check_number(seed, "Style seed", low=0, high=MAX_SEED, integer=True)
+        pipe = pipeline.get()
+        palette_model = is_palette_conditioned(pipe.generator)  # takes a colour and an example, or neither
+        style = read_style(paint_body, paint_colour, example_car, takes_colour=palette_model,
+                           takes_example=palette_model)
         progress(0.2, desc="Segmenting the sketch and generating")
         ink = sketch_strokes(sketch)
-        out = pipeline.get()(ink, count, seed=seed)
-        DESIGNS.add(request, "sketch", "sketch_generate", dict(variations=count, style_seed=seed, show_sfm=bool(show_sfm)),
-                    out.images, inputs={"sketch": ink_picture(ink)})
+        palettes = None if style.example is None else pipe.palette_of(style.example)
+        out = pipe(ink, count, seed=seed, palettes=palettes, body_colour=style.body_colour)
+        DESIGNS.add(request, "sketch", "sketch_generate",
+                    dict(variations=count, style_seed=seed, show_sfm=bool(show_sfm), **style.settings()),
+                    out.images, inputs={"sketch": ink_picture(ink), **style.inputs()})
         sfm = [(enlarge(m, nearest=True), f"m{i + 1} ({m.width} px)")
                for i, m in enumerate(out.sfm_masks)] if show_sfm else []
-        cars = [(enlarge(image), f"style seed {seed}, variation {k + 1}") for k, image in enumerate(out.images)]
+        cars = [(enlarge(image), f"style seed {seed}, variation {k + 1}{style.caption()}")
+                for k, image in enumerate(out.images)]
         return enlarge(out.mask, nearest=True), sfm, cars
 
     with gr.Blocks() as demo:
@@ -81,6 +91,8 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None, studio: 
                     seed = seed_slider("Style seed")
                     variations = gr.Slider(1, MAX_VARIATIONS, value=4, step=1, label="Variations")
                 show_sfm = gr.Checkbox(True, label="Show the SFM's intermediate masks")
+                style = style_controls("sketch", "Style from an example car (optional: its paint, glass and "
+                                                 "wheel colours)")
                 with gr.Row():
                     mask_button = gr.Button("Mask only")
                     generate_button = gr.Button("Generate cars", variant="primary", elem_id="sketch-generate")
@@ -97,10 +109,11 @@ def create_demo(pipeline: LazyModel[SketchToCarPipeline] | None = None, studio: 
 
         # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages
         mask_button.click(sketch_to_mask, sketch, mask, api_name="sketch_mask", preprocess=False)
-        generate_button.click(sketch_to_car, [sketch, variations, seed, show_sfm], [mask, sfm, cars],
-                              api_name="sketch_generate", preprocess=False)
+        generate_button.click(sketch_to_car, [sketch, variations, seed, show_sfm, *style.inputs],
+                              [mask, sfm, cars], api_name="sketch_generate", preprocess=False)
+        style.show_when_loaded(demo, lambda: (is_palette_conditioned(pipeline.get().generator),) * 2)
         studio.restorable(["sketch_generate"], "sketch", dict(variations=variations, style_seed=seed, show_sfm=show_sfm),
-                          computed=[(sketch, lambda values: editor_value(values["sketch"]))])
+                          computed=[(sketch, lambda values: editor_value(values["sketch"])), *style.restored()])
     return demo
 
 

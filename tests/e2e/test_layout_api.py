@@ -5,6 +5,7 @@ app with the shipped models is covered by test_bad_input / test_load when they a
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,11 +115,14 @@ def test_bad_layouts_get_a_clear_message(layout_client, tmp_path, case, message)
     assert layout_client.predict(1, 0.8, False, 1, 4, api_name="/layout_sample")  # still serving
 
 
+NO_STYLE = [False, "#1f5fbf", None]  # paint the body, its colour, example car: the defaults
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -1, 1.5, "x"])
 def test_bad_truncation_over_raw_http(layout_url, bad):
-    event, payload = raw_call(layout_url, "layout_generate", [0, bad, False, 1, 4, 0, 1])
+    event, payload = raw_call(layout_url, "layout_generate", [0, bad, False, 1, 4, 0, 1, *NO_STYLE])
     assert event == "error" and "Truncation" in payload, payload
-    event, _ = raw_call(layout_url, "layout_generate", [0, 0.5, False, 1, 4, 0, 1])
+    event, _ = raw_call(layout_url, "layout_generate", [0, 0.5, False, 1, 4, 0, 1, *NO_STYLE])
     assert event == "complete"
 
 
@@ -126,5 +130,35 @@ def test_bad_mixing_and_counts_over_raw_http(layout_url):
     for data, name in [([0, 0.5, True, 1, 99, 0, 1], "Mix from style layer"),
                        ([0, 0.5, True, -5, 2, 0, 1], "Second layout seed"),
                        ([0, 0.5, False, 1, 4, 0, 100], "Variations")]:
-        event, payload = raw_call(layout_url, "layout_generate", data)
+        event, payload = raw_call(layout_url, "layout_generate", data + NO_STYLE)
         assert event == "error" and name in payload, payload
+
+
+EXAMPLE_CAR = Path(__file__).resolve().parents[2] / "examples" / "car1-stock1_side.png"
+
+
+def test_an_example_car_styles_a_renderer_with_a_style_encoder(layout_client, tmp_path):
+    """The 64-px renderer is not palette-conditioned but has SPADE's style encoder: an example car
+    gives the style codes (its mean first, then draws around it with the style seed)."""
+    Image.fromarray(car_layout(64).astype(np.uint8), mode="L").save(tmp_path / "ids.png")
+    layout, example = editor(tmp_path / "ids.png"), handle_file(str(EXAMPLE_CAR))
+
+    def cars(style_seed, picture=None):
+        result = layout_client.predict(layout, style_seed, 3, False, "#1f5fbf", picture, api_name="/layout_render")
+        return [ids_of(p).tolist() for p in gallery_paths(result[1])]
+
+    styled, seeded = cars(5, example), cars(5)
+    assert styled[0] != seeded[0] and styled == cars(5, example)  # reproducible
+    assert len({str(c) for c in styled}) == 3  # variations around the example, not copies
+    other_seed = cars(6, example)
+    assert other_seed[0] == styled[0] and other_seed[1] != styled[1]  # the mean code is the seed's own
+    assert "style of the example car" in layout_client.predict(layout, 5, 1, False, "#1f5fbf", example,
+                                                              api_name="/layout_render")[1][0]["caption"]
+
+
+def test_a_renderer_without_a_palette_refuses_a_paint_colour(layout_client, layout_url):
+    with pytest.raises(AppError, match="takes no paint colour"):
+        layout_client.predict(1, 0.8, False, 1, 4, 0, 1, True, "#1e3cd2", None, api_name="/layout_generate")
+    event, payload = raw_call(layout_url, "layout_generate", [0, 0.5, False, 1, 4, 0, 1, True, "#12345g", None])
+    assert event == "error" and "takes no paint colour" in payload, payload
+    assert layout_client.predict(1, 0.8, False, 1, 4, api_name="/layout_sample")  # still serving

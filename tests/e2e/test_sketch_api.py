@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -125,16 +126,31 @@ def test_non_image_upload_is_refused(client, tmp_path):
 
 
 EMPTY = {"background": None, "layers": [], "composite": None}
+NO_STYLE = [False, "#1f5fbf", None]  # paint the body, its colour, example car: the defaults
 
 
 # numbers are checked before the sketch, so an empty sketch is enough to reach the checks
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -1, 2.5, 99, "many"])
 def test_odd_variation_counts_over_raw_http_get_clear_errors(app_url, bad):
-    event, message = raw_call(app_url, "sketch_generate", [EMPTY, bad, 0, False])
-    assert event == "error" and ("variations" in message.lower() or "value" in message), message
+    event, message = raw_call(app_url, "sketch_generate", [EMPTY, bad, 0, False, *NO_STYLE])
+    assert event == "error" and "variations" in message.lower(), message
 
 
 @pytest.mark.parametrize("bad", [math.nan, -math.inf, -1, 0.5, 2**40, "many"])
 def test_odd_seeds_over_raw_http_get_clear_errors(app_url, bad):
-    event, message = raw_call(app_url, "sketch_generate", [EMPTY, 1, bad, False])
-    assert event == "error" and ("seed" in message.lower() or "value" in message), message
+    event, message = raw_call(app_url, "sketch_generate", [EMPTY, 1, bad, False, *NO_STYLE])
+    assert event == "error" and "seed" in message.lower(), message
+
+
+def test_the_shipped_model_refuses_a_paint_colour_and_an_example_car(client, tmp_path):
+    """ssgan-64 is not palette-conditioned: its tab hides the style controls, and an API caller who
+    sends them anyway is told so rather than silently given the seed's paint."""
+    value = sketch_value(stroke_layer(tmp_path / "car.png"))
+    with pytest.raises(AppError, match="takes no paint colour"):
+        client.predict(value, 1, 0, False, True, "#1e3cd2", None, api_name="/sketch_generate")
+    example = handle_file(str(Path(__file__).resolve().parents[2] / "examples" / "car1-stock1_side.png"))
+    with pytest.raises(AppError, match="takes no example car"):
+        client.predict(value, 1, 0, False, False, "#1e3cd2", example, api_name="/sketch_generate")
+    # the picker's value is not read while "paint the body" is off
+    cars = client.predict(value, 1, 0, False, False, "not a colour", None, api_name="/sketch_generate")[2]
+    assert len(gallery_paths(cars)) == 1
