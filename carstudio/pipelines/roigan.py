@@ -6,12 +6,12 @@ and a seed (the noise z0). Both results come back at the user's resolution, and 
 pixels change: every pixel outside the mask is bit-identical to the input.
 
 How an image of any size meets the model's fixed resolution R (`carstudio.data.region_windows`):
-1. windows: with `window="crop"` (the default; "inpaint only masked", as Automatic1111 and
+1. windows: with `window="crop"` ("inpaint only masked", as Automatic1111 and
    lama-cleaner do it) one square window per separate brushed region, its side the region's
    bounding box x `context` (at least R user pixels, at most the picture's longer side), shifted
    inward at the picture's borders; regions whose windows overlap share one. With
-   `window="whole"` (the earlier behaviour, kept for comparison) one window: the whole picture
-   letterboxed to a centred square. Where a window reaches past the picture (only when the picture
+   `window="whole"` (the default while the shipped model is `roigan-64`) one window: the whole
+   picture letterboxed to a centred square. Where a window reaches past the picture (only when the picture
    is smaller than it) the border pixels are repeated, and the mask says "keep" there;
 2. each window's pixels and mask are resized to R x R (area averaging down, bicubic up); a model
    pixel belongs to the region when any part of it was brushed (so thin strokes are not lost,
@@ -20,7 +20,10 @@ How an image of any size meets the model's fixed resolution R (`carstudio.data.r
    (eq. 3.9) is resized back to its window;
 4. the result is pasted into the user's pixels inside the brushed mask only.
 A region brushed on a 512-px photo is so filled at up to the photo's own detail, where the whole-
-picture letterbox fills it at R / 512 of it and enlarges the fill.
+picture letterbox fills it at R / 512 of it and enlarges the fill. The default stays "whole" until a
+model trained on window crops ships: `roigan-64` was trained on whole cars, and in crop windows its
+fills of 48 small ellipses on 512-px held-out renders were worse (L1 39.5 vs 31.3 of 255, PSNR 13.8
+vs 17.1 dB; docs/roigan-window-progress.md): its speckle is no longer blurred away by enlarging.
 
 Telea (`cv2.inpaint(..., cv2.INPAINT_TELEA)`, radius 3 px) runs at the user's resolution, capped
 at TELEA_MAX_SIDE = 1024 px on the longest side: larger images are inpainted at that size, the
@@ -111,7 +114,7 @@ class RegionEditPipeline:
     """`window`: "crop" (a window around each brushed region) or "whole" (the whole picture
     letterboxed, as before windows); `context`: a crop window's side over its region's box side."""
 
-    def __init__(self, generator: RoIGANGenerator, window: str = "crop", context: float = DEFAULT_CONTEXT):
+    def __init__(self, generator: RoIGANGenerator, window: str = "whole", context: float = DEFAULT_CONTEXT):
         if window not in WINDOW_MODES:
             raise ValueError(f"window must be one of {WINDOW_MODES}, got {window!r}")
         if not context >= 1:
