@@ -18,8 +18,8 @@ from carstudio.inputs import check_number, downscale_to, editor_image_and_mask  
 from carstudio.pipelines.roigan import GENERATOR_WEIGHTS, SWEEP_VALUES, RegionEditPipeline  # noqa: E402
 
 EXAMPLES_DIR = APP_DIR / "examples" / "regions"
-# The model works at 64 px on a window around each region and Telea is capped at 1024 px: larger
-# uploads are edited at this size (the longest side), which keeps PNG encoding and compositing fast.
+# The model works at 64 px and Telea is capped at 1024 px: larger uploads are edited at this
+# size (the longest side), which keeps PNG encoding and compositing fast.
 MAX_EDIT_SIDE = 1024
 
 
@@ -127,11 +127,9 @@ def create_demo(pipeline: LazyModel[RegionEditPipeline] | None = None,
             "the model learned to make visible on its own (what each does is found by moving it: *Sweep* shows "
             "one control from −1 to +1), the variant is its categorical code and the seed its noise. OpenCV's "
             "Telea inpainting of the same region is shown beside it. Pixels outside the brushed region are "
-            "returned unchanged; the model works at 64×64 pixels on a square around each brushed region (about "
-            "1.5 times the region's size), so small regions on large photos are filled at close to the photo's "
-            "own detail.\n\n**About the model:** trained for about 4.6 hours on one CPU core at 64 px; its fills "
-            "follow the car's colours and shapes but can show coloured speckles, most visibly on small regions "
-            "(it was trained on whole cars, not on close-ups of them). On large "
+            "returned unchanged; the model itself works at 64×64 pixels, so the region it fills is blurry on "
+            "large photos.\n\n**About the model:** trained for about 4.6 hours on one CPU core at 64 px; its fills "
+            "follow the car's colours and shapes but are soft and can show small coloured speckles. On large "
             "regions it beats Telea in our measurements; on thin strokes Telea's smooth fill is often the better "
             "one (docs/roigan.md).")
         with gr.Row():
