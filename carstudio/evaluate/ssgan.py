@@ -56,13 +56,16 @@ DIVERSITY_SAMPLES = 200
 
 # --- loading ---------------------------------------------------------------------------------
 def load_generator(spec: str) -> SSGANGenerator | SPADEGenerator:
-    """`PATH` (exported folder or weights name) or `RUN@STEP` / `RUN` (a training checkpoint)."""
+    """`PATH` (exported folder or weights name) or `RUN@STEP` / `RUN` (a training checkpoint: its
+    EMA generator when the run keeps one)."""
     checkpoint = parse_spec(spec)
     if checkpoint is None:
         return load_shipped_generator(spec)
     options = checkpoint.options()
     generator_class = SPADEGenerator if options.get("model") == "spade" else SSGANGenerator
-    return checkpoint.load(generator_class, "generator", config_from_options(generator_class, options))
+    # runs with an EMA of G sample and export it: score that one
+    name = "generator_ema" if "generator_ema" in checkpoint.contents() else "generator"
+    return checkpoint.load(generator_class, name, config_from_options(generator_class, options))
 
 
 # --- scoring ---------------------------------------------------------------------------------
