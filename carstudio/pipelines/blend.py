@@ -15,9 +15,12 @@ Three models:
   (neither network changes): slower, closer reconstructions.
 
 Where the codes come from:
-- an image (an upload): E(image), refined on request. The image is letterboxed to a square (its
-  border pixels repeated: renders have the car in the middle of a plain backdrop) and resized
-  to the models' resolution;
+- an image (an upload): E(image), refined on request. With the part segmenter (`CarPlacer`,
+  `carstudio.pipelines.car_placement`) the car is found, framed as the training renders frame
+  their cars and put on their median backdrop (issue 21: a designer's photo or drawing on any
+  background, at any size and position). Without it, or when no car is found, the whole
+  picture is letterboxed to a square (its border pixels repeated: renders have the car in the
+  middle of a plain backdrop). Either way it is resized to the models' resolution;
 - an everyday car sampled by seed: G_e(z) is a picture of the *everyday* GAN, whose z means
   nothing to G_f, so its code is E(G_e(z)) like any image's;
 - a futuristic car sampled by seed: y = z exactly (G_f drew it; its reconstruction is itself).
@@ -40,12 +43,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from carstudio.data.region_windows import whole_window
 from carstudio.hub import ModelUnavailable, load_model
 from carstudio.imaging import pil_to_tensor, tensor_to_pil
 from carstudio.inputs import InvalidInput, check_choice, check_number
-from carstudio.metrics.novelty import NOVELTY_WEIGHTS, NoveltyMeter
+from carstudio.metrics.novelty import DEFAULT_SEGMENTER, NOVELTY_WEIGHTS, NoveltyMeter, load_segmenter
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
+from carstudio.pipelines.car_placement import CarPlacer, PreparedUpload
+from carstudio.pipelines.segmenter import SegmenterPipeline
 
 LOG = logging.getLogger("carstudio")
 
@@ -66,9 +72,10 @@ NO_CODE = {EVERYDAY: "Sample or encode an everyday car first.",
 class CarCode:
     """A car brought to the blend: the picture, its code in G_f, and G_f(code)."""
 
-    image: Image.Image  # the sampled car, or the upload at model resolution (what E saw)
+    image: Image.Image  # the sampled car, or the upload prepared at model resolution (what E saw)
     reconstruction: Image.Image  # G_f(code): what the blend shows at this end
     code: torch.Tensor  # (1, z_dim)
+    prepared: PreparedUpload | None = None  # an upload's preparation: its window, car box and note
 
 
 @dataclass
@@ -134,9 +141,11 @@ def refine_latent(generator: SNGANGenerator, encoder: ResNet18Encoder, image: to
 
 class FuturisticBlendPipeline:
     def __init__(self, generator: SNGANGenerator, everyday_generator: SNGANGenerator, encoder: ResNet18Encoder,
-                 novelty: NoveltyMeter | None = None, novelty_note: str = "no novelty bank was given"):
+                 novelty: NoveltyMeter | None = None, novelty_note: str = "no novelty bank was given",
+                 placer: CarPlacer | None = None, placement_note: str = ""):
         """`generator`: the fine-tuned (futuristic) G, which decodes every code; `novelty_note`
-        says why novelty is unavailable when `novelty` is None."""
+        says why novelty is unavailable when `novelty` is None; `placer` prepares uploads (None:
+        letterboxed whole, with `placement_note` as the note)."""
         z_dims = {generator.config.z_dim, everyday_generator.config.z_dim, encoder.config.z_dim}
         if len(z_dims) != 1:
             raise ValueError(f"the generators and the encoder must share z_dim, got {sorted(z_dims)}")
@@ -148,13 +157,17 @@ class FuturisticBlendPipeline:
         self.encoder = encoder.eval().requires_grad_(False)
         self.novelty_meter = novelty
         self.novelty_note = novelty_note
+        self.placer = placer
+        self.placement_note = placement_note
 
     @classmethod
     def from_pretrained(cls, generator: str | Path = FUTURISTIC_WEIGHTS, everyday: str | Path = EVERYDAY_WEIGHTS,
                         encoder: str | Path = ENCODER_WEIGHTS, novelty: str | Path | None = NOVELTY_WEIGHTS,
                         segmenter: str | Path | None = None) -> "FuturisticBlendPipeline":
         """Names under weights/ (checksum-verified) or local folders. A missing or unusable
-        novelty bank (or segmenter) leaves novelty unavailable, with the reason kept."""
+        novelty bank (or segmenter) leaves novelty unavailable, with the reason kept; a missing
+        segmenter leaves uploads unprepared (letterboxed whole), with a note saying so. The
+        segmenter (the bank's unless one is named) serves both."""
         meter, note = None, "no novelty bank was given"
         if novelty is not None:
             try:
@@ -162,8 +175,16 @@ class FuturisticBlendPipeline:
             except ModelUnavailable as error:
                 LOG.warning("futuristic blend without novelty: %s", error)
                 note = str(error)
+        placer, placement_note = None, ""
+        try:
+            parts = meter.extractor.segmenter if meter is not None else load_segmenter(segmenter or DEFAULT_SEGMENTER)
+            placer = CarPlacer(SegmenterPipeline(parts))
+        except ModelUnavailable as error:
+            LOG.warning("futuristic blend without upload preparation: %s", error)
+            placement_note = ("The car could not be found and framed (the part segmenter is not installed), so the "
+                              "whole picture was used, centred.")
         return cls(load_model(SNGANGenerator, generator), load_model(SNGANGenerator, everyday),
-                   load_model(ResNet18Encoder, encoder), meter, note)
+                   load_model(ResNet18Encoder, encoder), meter, note, placer, placement_note)
 
     @property
     def resolution(self) -> int:
@@ -207,11 +228,18 @@ class FuturisticBlendPipeline:
     def check_seed(seed) -> int:
         return check_number(seed, "The seed", low=0, high=MAX_SEED, integer=True)
 
-    def model_view(self, image: Image.Image) -> torch.Tensor:
-        """A picture of any size -> (1, 3, R, R) in [-1, 1], letterboxed."""
+    def prepare(self, image: Image.Image) -> PreparedUpload:
+        """A picture of any size -> what the encoder sees (`CarPlacer`; letterboxed whole without one)."""
         if not isinstance(image, Image.Image):
             raise InvalidInput("The car must be a picture (PIL image).")
-        return pil_to_tensor(letterbox(image, self.resolution))
+        if self.placer is not None:
+            return self.placer(image, self.resolution)
+        return PreparedUpload(letterbox(image, self.resolution), whole_window((image.height, image.width)), None, None,
+                              self.placement_note)
+
+    def model_view(self, image: Image.Image) -> torch.Tensor:
+        """A picture of any size -> (1, 3, R, R) in [-1, 1], as `prepare` makes it."""
+        return pil_to_tensor(self.prepare(image).image)
 
     # --- generation ------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -233,9 +261,10 @@ class FuturisticBlendPipeline:
     def encode(self, image: Image.Image, refine_steps: int = 0) -> tuple[Image.Image, torch.Tensor]:
         """A car picture -> (G_f's reconstruction, code (1, z_dim)): E(image), then
         `refine_steps` steps lowering the reconstruction error."""
-        return self._encode_view(self.model_view(image), self.check_refine_steps(refine_steps))
+        return self.encode_view(self.model_view(image), self.check_refine_steps(refine_steps))
 
-    def _encode_view(self, x: torch.Tensor, steps: int) -> tuple[Image.Image, torch.Tensor]:
+    def encode_view(self, x: torch.Tensor, steps: int) -> tuple[Image.Image, torch.Tensor]:
+        """A prepared (1, 3, R, R) picture in [-1, 1] -> (G_f's reconstruction, code), refined `steps` steps."""
         with torch.no_grad():  # not inference_mode: a refined code needs autograd afterwards
             z = self.encoder(x)
         if steps:
@@ -244,9 +273,9 @@ class FuturisticBlendPipeline:
 
     def car_from_image(self, image: Image.Image, refine_steps: int = 0) -> CarCode:
         steps = self.check_refine_steps(refine_steps)
-        x = self.model_view(image)
-        reconstruction, z = self._encode_view(x, steps)
-        return CarCode(tensor_to_pil(x)[0], reconstruction, z)
+        prepared = self.prepare(image)
+        reconstruction, z = self.encode_view(pil_to_tensor(prepared.image), steps)
+        return CarCode(prepared.image, reconstruction, z, prepared)
 
     def car_from_seed(self, domain: str, seed: int = 0, refine_steps: int = 0,
                       generator: torch.Generator | None = None) -> CarCode:
