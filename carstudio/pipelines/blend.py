@@ -46,11 +46,11 @@ from PIL import Image
 from carstudio.data.region_windows import whole_window
 from carstudio.hub import ModelUnavailable, load_model
 from carstudio.imaging import pil_to_tensor, tensor_to_pil
-from carstudio.inputs import InvalidInput, check_choice, check_number
+from carstudio.inputs import InvalidInput, check_choice, check_has_content, check_number
 from carstudio.metrics.novelty import DEFAULT_SEGMENTER, NOVELTY_WEIGHTS, NoveltyMeter, load_segmenter
 from carstudio.models.encoder import ResNet18Encoder
 from carstudio.models.sngan import SNGANGenerator
-from carstudio.pipelines.car_placement import CarPlacer, PreparedUpload
+from carstudio.pipelines.car_placement import BLANK_SHARE, CarPlacer, PreparedUpload
 from carstudio.pipelines.segmenter import SegmenterPipeline
 
 LOG = logging.getLogger("carstudio")
@@ -233,7 +233,8 @@ class FuturisticBlendPipeline:
         if not isinstance(image, Image.Image):
             raise InvalidInput("The car must be a picture (PIL image).")
         if self.placer is not None:
-            return self.placer(image, self.resolution)
+            return self.placer(image, self.resolution)  # refuses a blank picture itself
+        check_has_content(image, "The car picture", min_fraction=BLANK_SHARE)
         return PreparedUpload(letterbox(image, self.resolution), whole_window((image.height, image.width)), None, None,
                               self.placement_note)
 

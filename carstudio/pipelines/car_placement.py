@@ -98,6 +98,7 @@ MIN_WHEEL_SHARE = 0.003  # of the view: a wheel of a framed car covers ~1.5%; 0.
 MIN_CAR_SHARE = 0.02  # of the segmenter's frame: smaller components are specks
 BACKDROP_LEVELS = 12.0  # grey levels from a row's backdrop colour that still count as backdrop
 EDGE_SPILL = 10  # pixels (at the segmenter's 128) by which its car spills onto a textured backdrop
+BLANK_SHARE = 0.001  # a picture with fewer pixels off its median colour is blank (a tiny car has more)
 NEAR_WHITE = 235  # a backdrop whose every channel is this bright is paper, not a render's sky
 RARE_COLOUR = 2e-3  # a colour rarer than this in the border bands is not a textured backdrop's
 NO_CAR_NOTE = ("No car was found in this picture (the part segmenter did not see two wheels), so the whole picture "
@@ -369,7 +370,8 @@ class CarPlacer:
     def __call__(self, image: Image.Image, resolution: int) -> PreparedUpload:
         """The upload prepared at `resolution`; windows and boxes in the upload's own pixels
         (the search runs on it at most `carstudio.inputs.MAX_SIDE` pixels long)."""
-        rgb = np.asarray(check_has_content(downscale_to(image.convert("RGB")), "The car picture", min_fraction=0.001))
+        rgb = np.asarray(check_has_content(downscale_to(image.convert("RGB")), "The car picture",
+                                           min_fraction=BLANK_SHARE))
         found = self.find_car(rgb)
         if found is None:
             window = whole_window(rgb.shape[:2])
