@@ -9,8 +9,11 @@ told to pick the cars). The codes never leave the server, so nothing a caller se
 but seeds, images and numbers the tab checks.
 
 Named endpoints: blend_sample(domain, seed, refine steps) -> (car, reconstruction);
-blend_encode(domain, image, refine steps) -> (reconstruction); blend(α) -> (car, novelty);
-blend_strip(frames) -> gallery. The futuristic column's buttons run the same functions
+blend_encode(domain, image, refine steps) -> (prepared picture, reconstruction, note); blend(α) ->
+(car, novelty); blend_strip(frames) -> gallery. An upload is prepared before it is encoded
+(`carstudio.pipelines.car_placement`): the car found, framed as the training renders frame their
+cars and put on a backdrop the GAN knows; the prepared picture (what the encoder sees) is shown
+beside the reconstruction, and the note says what was done (or that no car was found). The futuristic column's buttons run the same functions
 (domain "futuristic") as browser-only events.
 
     python -m spaces.blend [--generator DIR --everyday DIR --encoder DIR --novelty DIR]
@@ -55,6 +58,10 @@ def shipped_pipeline() -> LazyModel[FuturisticBlendPipeline]:
     return LazyModel(FuturisticBlendPipeline.from_pretrained, lambda pipe: pipe(alpha=0.5, frames=2))
 
 
+def preparation_note(note: str) -> str:
+    return f"**Prepared:** {note}" if note else ""
+
+
 def with_code(codes: dict | None, domain: str, code) -> dict:
     """The session's codes with `domain`'s replaced (a new dict: gr.State keeps what it is given)."""
     return {**(codes or {}), domain: code.flatten().tolist()}
@@ -76,7 +83,8 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None, stud
         pipe = pipeline.get()
         domain, steps = pipe.check_domain(domain), pipe.check_refine_steps(refine_steps)
         car = pipe.car_from_image(open_image(upload), steps)
-        return enlarge(car.reconstruction), with_code(codes, domain, car.code)
+        return (enlarge(car.image), enlarge(car.reconstruction), preparation_note(car.prepared.note),
+                with_code(codes, domain, car.code))
 
     def blend_and_novelty(alpha, codes, request=None) -> tuple:
         """The blend and its novelty; with a request (a person's action) it is kept as a design, with
@@ -127,7 +135,9 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None, stud
             "the reconstruction shows what the GAN makes of that code. The two codes are averaged, "
             "w = α·x + (1 − α)·y (x: the everyday car, y: the futuristic car), and drawn by the GAN fine-tuned on "
             "concept cars: **α = 1 is the everyday car, α = 0 the futuristic one.** The novelty figure says how far "
-            "the blend is from the cars the GANs were trained on. The models work at 64×64 pixels.")
+            "the blend is from the cars the GANs were trained on. The models work at 64×64 pixels. An upload "
+            "is prepared first: the car is found, framed as in the training renders and put on a backdrop the GAN "
+            "knows; the prepared picture (what the encoder sees) is shown beside the reconstruction.")
         codes = gr.State({})
         columns = {}
         with gr.Row():
@@ -146,9 +156,13 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None, stud
                         seed = seed_slider(f"{domain.capitalize()} seed", value=0 if domain == EVERYDAY else 1)
                         sample_button = gr.Button("Sample", elem_id=f"blend-{domain}-sample")
                     encode_button = gr.Button("Encode the picture above", elem_id=f"blend-{domain}-encode")
-                    reconstruction = gr.Image(label="What the blend decodes at this end (encoder's reconstruction)",
-                                              format="png", interactive=False, height=256)
-                    columns[domain] = (name, car, seed, sample_button, encode_button, reconstruction)
+                    with gr.Row():
+                        prepared = gr.Image(label="Prepared upload (what the encoder sees)", format="png",
+                                            interactive=False, height=256, elem_id=f"blend-{domain}-prepared")
+                        reconstruction = gr.Image(label="What the blend decodes at this end (encoder's "
+                                                  "reconstruction)", format="png", interactive=False, height=256)
+                    note = gr.Markdown(elem_id=f"blend-{domain}-note")
+                    columns[domain] = (name, car, seed, sample_button, encode_button, reconstruction, prepared, note)
         # 20 steps halve the reconstruction error of the shipped encoder for ~0.2 s a car (docs/sngan.md)
         refine = gr.Slider(0, MAX_REFINE_STEPS, value=20, step=1,
                            label="Refinement steps (encoder code improved by optimizing the reconstruction; slower)")
@@ -169,33 +183,37 @@ def create_demo(pipeline: LazyModel[FuturisticBlendPipeline] | None = None, stud
 
         # preprocess=False: raw values reach the pipeline and carstudio.inputs, which check them
         # with clear messages. The everyday column's events carry the public names.
-        for domain, (name, car, seed, sample_button, encode_button, reconstruction) in columns.items():
+        for domain, (name, car, seed, sample_button, encode_button, reconstruction, prepared, note) in columns.items():
             public = domain == EVERYDAY
             visibility = "public" if public else "private"
-            sample_button.click(
+            sampled = sample_button.click(
                 blend_sample, [name, seed, refine, codes], [car, reconstruction, codes],
                 api_name="blend_sample" if public else f"blend_sample_{domain}", api_visibility=visibility,
                 preprocess=False,
-            ).success(refresh_blend, [alpha, codes], [blended, novelty], api_name=f"blend_refresh_{domain}_sample",
-                      api_visibility="private", preprocess=False)
+            )
+            sampled.success(refresh_blend, [alpha, codes], [blended, novelty], api_name=f"blend_refresh_{domain}_sample",
+                            api_visibility="private", preprocess=False)
+            # a sampled car has no upload: an earlier upload's preparation would stand beside its reconstruction
+            sampled.success(lambda: (None, ""), None, [prepared, note], api_name=f"blend_clear_{domain}_prepared",
+                            api_visibility="private", queue=False)
             encode_button.click(
-                blend_encode, [name, car, refine, codes], [reconstruction, codes],
+                blend_encode, [name, car, refine, codes], [prepared, reconstruction, note, codes],
                 api_name="blend_encode" if public else f"blend_encode_{domain}", api_visibility=visibility,
                 preprocess=False,
             ).success(refresh_blend, [alpha, codes], [blended, novelty], api_name=f"blend_refresh_{domain}_encode",
                       api_visibility="private", preprocess=False)
-        def encode_sent(event, name, car, reconstruction, domain) -> None:
+        def encode_sent(event, name, car, reconstruction, prepared, note, domain) -> None:
             """A car sent from another tab is encoded at once, and re-blended."""
-            event.success(blend_encode, [name, car, refine, codes], [reconstruction, codes],
+            event.success(blend_encode, [name, car, refine, codes], [prepared, reconstruction, note, codes],
                           api_name=f"blend_encode_sent_{domain}", api_visibility="private", preprocess=False,
                           ).success(refresh_blend, [alpha, codes], [blended, novelty],
                                     api_name=f"blend_refresh_sent_{domain}", api_visibility="private",
                                     preprocess=False)
 
-        for domain, (name, car, _, _, _, reconstruction) in columns.items():
+        for domain, (name, car, _, _, _, reconstruction, prepared, note) in columns.items():
             studio.receiver(f"blend_{domain}", f"Futuristic blend ({domain} car)", "blend", car,
                             after=functools.partial(encode_sent, name=name, car=car, reconstruction=reconstruction,
-                                                    domain=domain))
+                                                    prepared=prepared, note=note, domain=domain))
         studio.restorable(["blend"], "blend", dict(alpha=alpha, codes=codes))
         studio.restorable(["blend_strip"], "blend", dict(frames=frames, codes=codes))
         alpha.release(blend, [alpha, codes], [blended, novelty], api_name="blend", preprocess=False)

@@ -1,7 +1,8 @@
 """The futuristic blend tab's endpoints through gradio_client: sample, encode uploads, blend and
 strip in one client session (the codes travel in the session's gr.State), and bad input. The tab
 runs alone on tiny random models with a novelty bank of a small render folder (no shipped
-weights needed)."""
+weights needed). The upload preparation (issue 21: a car on white or texture, off-centre, tiny,
+huge) runs on tiny random models at 64 px with the shipped part segmenter, which finds the car."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from gradio_client import handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
@@ -93,9 +95,10 @@ def save_upload(tmp_path, mode: str) -> str:
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "I;16"])
 def test_encode_uploads_then_blend(blend_client, tmp_path, mode):
     path = save_upload(tmp_path, mode)
-    reconstruction = blend_client.predict("everyday", handle_file(path), 0, api_name="/blend_encode")
-    assert pixels(reconstruction).shape == (DISPLAY, DISPLAY, 3)
-    refined = blend_client.predict("everyday", handle_file(path), 5, api_name="/blend_encode")
+    prepared, reconstruction, note = blend_client.predict("everyday", handle_file(path), 0, api_name="/blend_encode")
+    assert pixels(reconstruction).shape == pixels(prepared).shape == (DISPLAY, DISPLAY, 3)
+    assert note == ""  # these tiny models come without a segmenter: letterboxed whole, as before
+    _, refined, _ = blend_client.predict("everyday", handle_file(path), 5, api_name="/blend_encode")
     assert not np.array_equal(pixels(refined), pixels(reconstruction))
     blend_client.predict("futuristic", handle_file(path), 0, api_name="/blend_encode")
     blend, _ = blend_client.predict(1.0, api_name="/blend")
@@ -106,7 +109,7 @@ def test_encode_uploads_then_blend(blend_client, tmp_path, mode):
 def test_the_example_cars_encode(blend_client, domain):
     examples = sorted(EXAMPLES_DIR.glob(f"{domain}_*.png"))
     assert len(examples) >= 3
-    reconstructions = [pixels(blend_client.predict(domain, handle_file(str(path)), 0, api_name="/blend_encode"))
+    reconstructions = [pixels(blend_client.predict(domain, handle_file(str(path)), 0, api_name="/blend_encode")[1])
                        for path in examples]
     assert all(r.shape == (DISPLAY, DISPLAY, 3) for r in reconstructions)
     assert not np.array_equal(reconstructions[0], reconstructions[1])  # each car its own code
@@ -173,3 +176,85 @@ def test_raw_upload_of_a_non_image(blend_url, tmp_path):
     assert event == "error" and "not an image" in payload, payload
     upload = raw_upload(blend_url, save_upload(tmp_path, "RGB"))
     assert raw_call(blend_url, "blend_encode", ["everyday", upload, 0])[0] == "complete"
+
+
+# --- upload preparation (issue 21) ---------------------------------------------------------------
+UPLOADS = {  # case -> (backdrop, seed, upload size, car length in px, car drawing)
+    "white": ("white", 0, (900, 600), 600, "shaded"),
+    "texture": ("texture", 1, (900, 600), 560, "shaded"),
+    "off-centre": ("white", 2, (1200, 900), 300, "clipart"),
+    "tiny": ("texture", 3, (1600, 1200), 120, "shaded"),
+    "huge": ("white", 4, (2400, 1500), 2300, "clipart"),
+}
+
+
+@pytest.fixture(scope="module")
+def prepared_url():
+    from carstudio.hub import WEIGHTS_DIR
+    from carstudio.models.encoder import ResNet18Encoder
+    from carstudio.models.sngan import SNGANGenerator
+    from carstudio.pipelines.car_placement import CarPlacer
+    from carstudio.pipelines.segmenter import SegmenterPipeline
+
+    if not (WEIGHTS_DIR / "segmenter-128").is_dir():
+        pytest.skip("the shipped part segmenter (weights/segmenter-128) is not installed")
+    torch.manual_seed(0)
+    widths = (16, 8, 8, 8, 8)  # 64 px, the shipped models' resolution
+    pipeline = FuturisticBlendPipeline(SNGANGenerator(z_dim=8, resolution=64, widths=widths),
+                                       SNGANGenerator(z_dim=8, resolution=64, widths=widths),
+                                       ResNet18Encoder(z_dim=8, resolution=64, width=4),
+                                       placer=CarPlacer(SegmenterPipeline.from_pretrained("segmenter-128")))
+    yield from serve_tab(create_demo(LazyModel(lambda: pipeline)))
+
+
+@pytest.fixture
+def prepared_client(prepared_url, tmp_path):
+    yield from tab_client(prepared_url, tmp_path)
+
+
+def car_box_in(prepared: np.ndarray) -> tuple[int, int, int, int]:
+    """The car's box in a displayed prepared picture: what differs from the training backdrop."""
+    from carstudio.pipelines.car_placement import TRAINING_BACKDROP_ROWS, backdrop_picture, largest_component, mask_box
+
+    backdrop = backdrop_picture(TRAINING_BACKDROP_ROWS, prepared.shape[0])
+    return mask_box(largest_component(np.abs(prepared - backdrop).max(2) > 40))
+
+
+@pytest.mark.parametrize("case", list(UPLOADS))
+def test_uploads_are_prepared_as_the_renders_frame_cars(prepared_client, tmp_path, case):
+    from carstudio.evaluate.blend_uploads import clipart_car, shaded_car
+    from carstudio.pipelines.car_placement import SIDE_VIEW_FRAMING
+    from tests.unit.test_car_placement import upload_on
+
+    backdrop, seed, size, length, drawing = UPLOADS[case]
+    car = {"shaded": shaded_car, "clipart": clipart_car}[drawing]()
+    path = tmp_path / f"{case}.png"
+    upload_on(backdrop, seed, size, length, car).image.save(path)
+    prepared, reconstruction, note = prepared_client.predict("everyday", handle_file(str(path)), 2,
+                                                             api_name="/blend_encode")
+    assert "car was found and framed" in note and "mean backdrop" in note, note
+    top, left, bottom, right = car_box_in(pixels(prepared))
+    assert max(bottom - top, right - left) / DISPLAY == pytest.approx(SIDE_VIEW_FRAMING.fill, abs=0.07)
+    assert (left + right) / 2 / DISPLAY == pytest.approx(SIDE_VIEW_FRAMING.centre[0], abs=0.05)
+    assert (top + bottom) / 2 / DISPLAY == pytest.approx(SIDE_VIEW_FRAMING.centre[1], abs=0.05)
+    assert pixels(reconstruction).shape == (DISPLAY, DISPLAY, 3)
+    prepared_client.predict("futuristic", 1, 0, api_name="/blend_sample")
+    blend, _ = prepared_client.predict(1.0, api_name="/blend")
+    assert np.array_equal(pixels(blend), pixels(reconstruction))  # α = 1: the encoded upload's code
+
+
+def test_a_picture_without_a_car_is_used_whole_with_a_note(prepared_client, tmp_path):
+    rng = np.random.default_rng(7)
+    path = tmp_path / "stripes.png"
+    Image.fromarray(np.repeat(rng.integers(0, 255, (1, 300, 3)), 200, 0).astype(np.uint8)).save(path)
+    prepared, _, note = prepared_client.predict("everyday", handle_file(str(path)), 0, api_name="/blend_encode")
+    assert "No car was found" in note
+    shown = pixels(prepared)
+    assert (shown[:40] == shown[40]).all()  # letterboxed whole: the stripes' top row repeated above them
+
+
+def test_a_blank_upload_is_refused(prepared_client, tmp_path):
+    path = tmp_path / "blank.png"
+    Image.new("RGB", (400, 300), (250, 250, 250)).save(path)
+    with pytest.raises(AppError, match="blank"):
+        prepared_client.predict("everyday", handle_file(str(path)), 0, api_name="/blend_encode")
