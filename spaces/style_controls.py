@@ -26,6 +26,7 @@ from carstudio.hub import ModelUnavailable
 from carstudio.inputs import InvalidInput, check_choice, check_has_content, downscale_to, open_image
 
 DEFAULT_PAINT = "#1f5fbf"
+STYLE_LABEL = "Style: paint colour and example car"
 EXAMPLE_SIDE = 256  # example cars are measured at most this large: a palette is a mean colour per part
 
 
@@ -66,14 +67,18 @@ class StyleControls:
 
     def show_when_loaded(self, demo: gr.Blocks, takes: Callable[[], tuple[bool, bool]]) -> None:
         """On page load, show the colour when `takes()` says (colour, example)[0], the example car
-        when [1]; `takes` loads the tab's model (hidden when it cannot be loaded)."""
+        when [1]; `takes` loads the tab's model (hidden when it cannot be loaded). An example car
+        alone (the 64-px layout renderer's style encoder) comes in a closed accordion: it is a
+        secondary control there, and the upload box is large."""
 
         def visibility():
             try:
                 colour, example = takes()
             except ModelUnavailable:
                 colour = example = False
-            return gr.update(visible=colour or example), gr.update(visible=colour), gr.update(visible=example)
+            group = gr.update(visible=colour or example, open=colour,
+                              label=STYLE_LABEL if colour else "Style from an example car")
+            return group, gr.update(visible=colour), gr.update(visible=example)
 
         demo.load(visibility, None, [self.group, self.paint_row, self.example_car], api_name=False,
                   show_progress="hidden", queue=False)
@@ -94,7 +99,7 @@ def recorded_colour(values: dict) -> str:
 
 def style_controls(elem_prefix: str, example_label: str) -> StyleControls:
     """The controls, hidden until `show_when_loaded` finds that the model takes them."""
-    with gr.Accordion("Style: paint colour and example car", open=True, visible=False,
+    with gr.Accordion(STYLE_LABEL, open=True, visible=False,
                       elem_id=f"{elem_prefix}-style") as group:
         with gr.Row(visible=False) as paint_row:
             paint_body = gr.Checkbox(False, label="Paint the body in this colour (off: the style seed's paint)",

@@ -10,6 +10,7 @@ in channels_last crash torch on this CPU)."""
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from gradio_client.exceptions import AppError
 from PIL import Image
 
 from carstudio.data.palette import paint
+from carstudio.evaluate.browser_sketches import OUTLINES, draw_on_sketchpad
 from carstudio.data.parts import BACKGROUND, BODY, GLASS, NUM_PARTS, PART_COLORS, WHEEL
 from carstudio.hub import WEIGHTS_DIR, LazyModel
 from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, one_hot_masks
@@ -32,7 +34,9 @@ from spaces import sketch as sketch_tab
 from spaces.common import DESIGNS
 from spaces.studio import Studio
 from tests.e2e.conftest import gallery_paths, raw_call, serve_tab, tab_client
+from tests.e2e.test_browser import no_error_and_screenshot, page, wait_for_images  # noqa: F401  (page: a fixture)
 from tests.e2e.test_layout_api import car_layout, editor
+from tests.e2e.test_layout_api import tiny_pipeline as tiny_encoder_pipeline
 from tests.e2e.test_sketch_api import sketch_value, stroke_layer
 
 pytestmark = pytest.mark.skipif(not all((WEIGHTS_DIR / n).is_dir() for n in (SEGMENTER_WEIGHTS, "segmenter-128")),
@@ -250,16 +254,24 @@ def test_bad_example_cars_get_a_clear_error(sketch_client, tmp_path, case, messa
     assert len(sketch_cars(sketch_client, sketch, variations=1)[1]) == 1
 
 
-def test_the_controls_show_for_palette_models_only(sketch_pipe):
-    def load_visibility(demo):
+def test_the_controls_show_for_palette_models_only(sketch_pipe, layout_pipe):
+    """(style group, paint colour, example car) visible, from the page's load event."""
+    def on_load(demo):
         (load,) = [f for f in demo.fns.values() if f.name == "visibility"]
-        return [update["visible"] for update in load.fn()]
+        return load.fn()
 
-    assert load_visibility(sketch_tab.create_demo(sketch_pipe)) == [True, True, True]
+    def visible(demo):
+        return [update["visible"] for update in on_load(demo)]
+
+    assert visible(sketch_tab.create_demo(sketch_pipe)) == [True, True, True]
+    assert visible(layout_tab.create_demo(layout_pipe)) == [True, True, True]
     non_palette = SketchToCarPipeline(sketch_pipe.get().segmenter,
                                       SSGANGenerator(z_dim=8, widths=(16, 8, 8), resolution=R, sfm_channels=8,
                                                      spade_hidden=8))
-    assert load_visibility(sketch_tab.create_demo(LazyModel(lambda: non_palette))) == [False, False, False]
+    assert visible(sketch_tab.create_demo(LazyModel(lambda: non_palette))) == [False, False, False]
+    # a renderer with a style encoder and no palette (the shipped 64-px one): an example car only, closed
+    group, colour, example = on_load(layout_tab.create_demo(LazyModel(tiny_encoder_pipeline)))
+    assert (group["visible"], colour["visible"], example["visible"]) == (True, False, True) and not group["open"]
 
 
 def layout_cars(client, seed=2, paint_body=False, colour="#000000", example=None, path=None):
@@ -295,3 +307,39 @@ def test_sample_and_render_at_the_renderers_resolution_with_a_colour(layout_clie
     assert np.asarray(Image.open(label_map)).shape == (R, R)  # 16-px layouts at the renderer's 32 px
     event, payload = raw_call(layout_url, "layout_generate", [4, 0.8, False, 1, 4, 1, 2, True, math.nan, None])
     assert event == "error" and "Body colour" in payload, payload
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+in_a_browser = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+
+
+@in_a_browser
+def test_in_the_browser_a_palette_model_shows_the_controls_and_paints_the_body(page, sketch_url):  # noqa: F811
+    page.goto(sketch_url)
+    page.locator("#sketch-paint-colour").wait_for(state="visible", timeout=30_000)
+    assert page.locator("#sketch-example-car").is_visible()
+    page.locator("#sketch-paint-body input[type=checkbox]").check()
+    draw_on_sketchpad(page, OUTLINES["sedan"])
+    page.locator("#sketch-generate").click()
+    wait_for_images(page, "#sketch-results", 4)
+    assert "body #1f5fbf" in page.locator("#sketch-results").inner_text()
+    no_error_and_screenshot(page, "browser_palette_sketch.png")
+
+
+@in_a_browser
+@pytest.mark.skipif(not all((WEIGHTS_DIR / n).is_dir() for n in ("ssgan-64", "layout-stylegan-64", "layout-spade-64")),
+                    reason="the shipped sketch and layout models are not installed")
+def test_in_the_browser_the_shipped_models_show_only_what_they_take(page, app_url):  # noqa: F811
+    """ssgan-64 takes neither control; layout-spade-64 has a style encoder: an example car only."""
+    page.goto(app_url)
+    page.get_by_role("tab", name="Layout to car (StyleGAN + SPADE)").click()
+    style = page.locator("#layout-style")
+    style.wait_for(state="visible", timeout=30_000)
+    assert "Style from an example car" in style.inner_text()  # closed: a secondary control here
+    style.get_by_text("Style from an example car").first.click()
+    page.locator("#layout-example-car").wait_for(state="visible", timeout=10_000)
+    assert not page.locator("#layout-paint-colour").is_visible()
+    page.get_by_role("tab", name="Sketch to car (SSGAN)").click()
+    page.locator("#sketch-sketchpad").wait_for(state="visible")
+    assert not page.locator("#sketch-style").is_visible() and not page.locator("#sketch-paint-colour").is_visible()
+    no_error_and_screenshot(page, "browser_palette_shipped.png")
