@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFilter
 
-from carstudio.data.parts import BACKGROUND, BODY
+from carstudio.data.parts import BACKGROUND, BODY, colorize
 from carstudio.data.region_windows import crop_window, resize_square, whole_window
 from carstudio.evaluate.heldout import load_set
 from carstudio.imaging import grid, pil_to_tensor
@@ -327,6 +327,20 @@ def evaluate_renders(pipe, count: int, first: int = 0, say=print) -> tuple[dict,
     return rows, pictures
 
 
+def segmenter_views(pipe: FuturisticBlendPipeline, pictures: list[OutsidePicture]) -> list[list[Image.Image]]:
+    """Per picture: the upload, the part segmenter's map of the whole upload (what "the car = its
+    largest non-background component" would take), the prepared picture and the segmenter's map
+    of it (colours of carstudio.data.parts)."""
+    segmenter = pipe.placer.segmenter
+    rows = []
+    for picture in pictures:
+        prepared = pipe.prepare(picture.image)
+        whole = Image.fromarray(colorize(segmenter(picture.image)))
+        rows.append([thumbnail(picture.image, 128), thumbnail(whole, 128), enlarged(prepared.image),
+                     enlarged(Image.fromarray(colorize(segmenter(prepared.image))))])
+    return rows
+
+
 def thumbnail(image: Image.Image, side: int) -> Image.Image:
     framed = Image.new("RGB", (side, side), "white")
     small = image.copy()
@@ -364,6 +378,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.pictures:
             args.pictures.mkdir(parents=True, exist_ok=True)
             grid(outside_grid).save(args.pictures / "uploads_outside.png")
+            tiny = paste(clipart_car(), Image.new("RGB", (1600, 1200), "white"), (1300, 150), 120, "tiny car on white")
+            grid(segmenter_views(pipe, [*outside_pictures(), tiny])).save(args.pictures / "segmenter_views.png")
     if args.renders:
         result["renders"], render_grid = evaluate_renders(pipe, args.renders, args.first)
         result["renders_range"] = [args.first, args.first + args.renders]
