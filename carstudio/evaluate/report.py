@@ -45,6 +45,7 @@ from carstudio.metrics.frechet import frechet_distance_of_samples
 from carstudio.metrics.image import high_frequency_energy, high_frequency_energy_map
 from carstudio.metrics.independent import EVALNET, IndependentSpatialFeatures, load_evaluation_network, pooled_features
 from carstudio.metrics.sifid import sifid
+from carstudio.pipelines.car_placement import to_upload_frame
 from carstudio.pipelines.palettes import is_palette_conditioned
 from carstudio.metrics.segmentation import confusion_matrix, mean_iou
 
@@ -384,7 +385,10 @@ def tab_blend(ctx: Context, encode_count: int = 200, refine_steps: int = 20) -> 
         outs = []
         for i in tqdm(range(len(data)), desc=f"encode {domain}", leave=False):
             car = pipe.car_from_image(Image.fromarray(data.images[i].permute(1, 2, 0).numpy()), refine_steps)
-            outs.append(np.asarray(car.reconstruction))
+            out = np.asarray(car.reconstruction)
+            if car.prepared is not None:  # the upload was re-framed: compare in the render's own frame
+                out = to_upload_frame(out, car.prepared.window, (res, res))
+            outs.append(out)
         recon[domain] = torch.from_numpy(np.stack(outs)).permute(0, 3, 1, 2)
         result.rows.update({f"{domain} G(E(x)), {refine_steps} refinement steps, {k}": v
                             for k, v in paired_entries(recon[domain], ctx, reference, res, len(data)).items()})
