@@ -161,7 +161,8 @@ def create_demo(pipeline: LazyModel[LayoutToCarPipeline] | None = None, studio: 
                 cars = gr.Gallery(label="Cars", columns=4, format="png", object_fit="contain", height="auto",
                                   elem_id="layout-results")
                 studio.send_actions(cars)
-                label_map = gr.File(label="Label map (PNG: pixel values are part ids 0-5, shown in the part colours)")
+                label_map = gr.File(label="Label map (PNG: pixel values are part ids 0-5, shown in the part colours)",
+                                    elem_id="layout-label-map")
                 note = gr.Markdown()
 
         # preprocess=False: raw values reach carstudio.inputs, which checks them with clear messages

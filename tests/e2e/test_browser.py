@@ -90,7 +90,10 @@ def test_edit_a_layout_and_render_it(page, layout_url):
     page.goto(layout_url)
     editor = page.locator("#layout-editor")
     editor.wait_for()
-    page.wait_for_timeout(2000)  # the sampled layout loads into the canvas
+    # the load event sends the sampled layout to the editor and its label map file together: wait
+    # for the file's link (a fixed wait was too short on a loaded machine), then for the canvas
+    page.wait_for_function("() => document.querySelector('#layout-label-map a[href]') !== null", timeout=60_000)
+    page.wait_for_timeout(1000)
     brush_stroke(page, editor, 0.2, 0.15, 0.5)
     page.locator("#layout-render").click()
     wait_for_images(page, "#layout-results", 4)
