@@ -2,6 +2,7 @@
 does after decoding the upload), its stages, and images/s for batches of variations.
 
     python benchmarks/sketch.py [--threads 2] [--json docs/bench_sketch.json]
+    python benchmarks/sketch.py --generator runs/ssgan128-v2@latest   # a candidate (folder or RUN@STEP)
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 from benchmarks.timing import add_common_arguments, images_per_second, time_steps, write_report  # noqa: E402
-from carstudio.pipelines.sketch import SketchToCarPipeline  # noqa: E402
+from carstudio.evaluate.ssgan import load_generator  # noqa: E402
+from carstudio.pipelines.sketch import GENERATOR_WEIGHTS, SEGMENTER_WEIGHTS, SketchToCarPipeline  # noqa: E402
+from carstudio.pipelines.sketch import load_sketch_segmenter  # noqa: E402
 
 
 def example_ink(canvas=(512, 320)) -> np.ndarray:
@@ -34,14 +37,16 @@ def example_ink(canvas=(512, 320)) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--generator", default=GENERATOR_WEIGHTS,
+                        help="weights name, folder or training checkpoint RUN[@STEP] (its EMA generator)")
     add_common_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    pipe = SketchToCarPipeline.from_pretrained()
+    pipe = SketchToCarPipeline(load_sketch_segmenter(SEGMENTER_WEIGHTS), load_generator(args.generator).eval())
     ink = example_ink()
     sketch = pipe.prepare(ink)
     parts = pipe.segment(sketch)[0]
-    rows = {"threads": args.threads, "resolution": pipe.resolution}
+    rows = {"threads": args.threads, "resolution": pipe.resolution, "generator": str(args.generator)}
     rows |= time_steps({
         "request_1_image": lambda: pipe(ink, 1, seed=0),
         "request_4_images": lambda: pipe(ink, 4, seed=0),
