@@ -286,7 +286,9 @@ class FuturisticBlendPipeline:
         image, z = self.sample(domain, seed, generator)
         if domain == FUTURISTIC:
             return CarCode(image, image, z)
-        reconstruction, code = self.encode(image, steps)
+        # the GAN's own picture is already at the model's size and framed as the renders: it is
+        # encoded as it is, not prepared as an upload (whose blank check could refuse a dark sample)
+        reconstruction, code = self.encode_view(pil_to_tensor(image), steps)
         return CarCode(image, reconstruction, code)
 
     def blend(self, z_everyday, z_futuristic, alpha: float) -> Image.Image:
