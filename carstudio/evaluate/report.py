@@ -221,9 +221,9 @@ def tab_sketch(ctx: Context) -> TabResult:
     if is_palette_conditioned(pipe.generator):
         # the "style of the render": each render's own palette, through the tab's predicted
         # mask and through the true part map (which separates the segmenter's errors from G's)
+        palettes = render_palettes(pipe.generator, data, 0, len(data))  # the set converted to float once
         for name, maps in (("predicted mask", predicted), ("true part map", data.parts)):
-            images = torch.cat([to_uint8(pipe.generate(maps[a:b], num_images=b - a, seed=a,
-                                                       palettes=render_palettes(pipe.generator, data, a, b))[0])
+            images = torch.cat([to_uint8(pipe.generate(maps[a:b], num_images=b - a, seed=a, palettes=palettes[a:b])[0])
                                 for a, b in tqdm(_batches(len(data)), desc=f"sketch, {name}", leave=False)])
             styled = images if styled is None else styled
             result.rows.update({f"{name}, style of the render, {k}": v
@@ -265,12 +265,12 @@ def tab_layout(ctx: Context) -> TabResult:
     result.rows[f"samples (common {COMMON})"] = distribution_entry(ctx, sample_images, "everyday-test", COMMON)
     data = ctx.renders("everyday-test", res)
     rendered, styled = [], []
+    palettes = render_palettes(pipe.renderer, data, 0, len(data)) if is_palette_conditioned(pipe.renderer) else None
     for start, stop in tqdm(_batches(len(data)), desc="layout paired", leave=False):
         parts = data.parts[start:stop]
         rendered.append(pil_batch(pipe.render(parts, style_seed=start)))
-        if is_palette_conditioned(pipe.renderer):
-            styled.append(pil_batch(pipe.render(parts, style_seed=start,
-                                                palettes=render_palettes(pipe.renderer, data, start, stop))))
+        if palettes is not None:
+            styled.append(pil_batch(pipe.render(parts, style_seed=start, palettes=palettes[start:stop])))
         elif pipe.style_encoder is not None:
             with torch.inference_mode():
                 style = pipe.style_encoder(data.float_images()[start:stop])[0]

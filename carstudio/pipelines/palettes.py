@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from carstudio.data.palette import fill_absent, parse_colour, part_palette, with_part_colour
+from carstudio.data.palette import measured_palettes, parse_colour, with_part_colour
 from carstudio.hub import LazyModel
 from carstudio.imaging import pil_to_tensor
 
@@ -71,5 +71,4 @@ def palette_of(generator: torch.nn.Module, image: Image.Image, parts: np.ndarray
     if parts is None:
         parts = car_parts(image)
     parts_t = torch.as_tensor(np.asarray(parts)).long()[None]
-    palettes, present = part_palette(pil_to_tensor(image), parts_t)
-    return fill_absent(palettes, present, generator.palette.bank.mean(0))
+    return measured_palettes(pil_to_tensor(image), parts_t, generator.palette.bank.mean(0))
