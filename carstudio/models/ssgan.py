@@ -92,7 +92,7 @@ class _SPADETrunk(nn.Module):
     channel count of the map conditioning block i."""
 
     def __init__(self, z_dim: int, widths: tuple[int, ...], resolution: int, label_channels: list[int],
-                 spade_hidden: int, spectral: bool):
+                 spade_hidden: int, spectral: bool, paint_residual: bool = False):
         super().__init__()
         ups = len(widths) - 1
         if resolution % 2**ups:
@@ -104,12 +104,24 @@ class _SPADETrunk(nn.Module):
             for c_in, c_out, labels in zip((widths[0], *widths[:-1]), widths, label_channels)
         )
         self.to_rgb = nn.Conv2d(widths[-1], 3, 3, padding=1)
+        if paint_residual:  # start exactly at the paint; training adds shading from there
+            nn.init.zeros_(self.to_rgb.weight)
+            nn.init.zeros_(self.to_rgb.bias)
 
     def stem(self, z: torch.Tensor) -> torch.Tensor:
         return self.fc(z).view(z.shape[0], -1, self.start, self.start)
 
-    def rgb(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.to_rgb(F.leaky_relu(x, 0.2)))
+    def rgb(self, x: torch.Tensor, base: torch.Tensor | None = None) -> torch.Tensor:
+        """RGB in [-1, 1]; with `base` (the paint) the conv predicts a correction in tanh's
+        pre-activation space, so G starts from the flat paint and learns shading and detail."""
+        out = self.to_rgb(F.leaky_relu(x, 0.2))
+        if base is not None:
+            out = out + torch.atanh(base.clamp(-PAINT_CLAMP, PAINT_CLAMP))
+        return torch.tanh(out)
+
+
+# atanh(+-0.96) ~ +-1.95: a pure-white or pure-black paint stays reachable without a huge pre-activation.
+PAINT_CLAMP = 0.96
 
 
 def _latent(model: nn.Module, masks: torch.Tensor, z: torch.Tensor | None, generator: torch.Generator | None,
@@ -158,6 +170,11 @@ def _with_paint(condition: torch.Tensor, painted: torch.Tensor | None, size: int
     return torch.cat([condition, painted], 1)
 
 
+def _check_paint_residual(palette_bank: int, paint_residual: bool) -> None:
+    if paint_residual and not palette_bank:
+        raise ValueError("paint_residual needs a palette model (palette_bank > 0): there is no paint to start from")
+
+
 def _paint_or_none(model: nn.Module, masks: torch.Tensor, palettes: torch.Tensor | None,
                    generator: torch.Generator | None) -> torch.Tensor | None:
     """The full-resolution paint of a palette model; None for the seed's models (which refuse
@@ -175,7 +192,9 @@ class SSGANGenerator(ModelMixin, ConfigMixin):
     style. With `palette_bank > 0` the model is palette-conditioned (issue 19): every SPADE layer
     sees its label map (M0 for the first, SFM features after) plus the paint, M0 painted with
     `palettes` (B, C, 3) in [-1, 1] (drawn from the stored bank with `generator` when None); z
-    then adds detail and variation. 0 keeps the seed's model (the shipped 64-px one)."""
+    then adds detail and variation. 0 keeps the seed's model (the shipped 64-px one).
+    `paint_residual` (palette models): the RGB head adds to the paint (in tanh's pre-activation
+    space) instead of drawing from nothing, so G starts at the flat paint and learns shading."""
 
     @register_to_config
     def __init__(
@@ -188,12 +207,14 @@ class SSGANGenerator(ModelMixin, ConfigMixin):
         spade_hidden: int = 64,
         spectral_norm: bool = True,
         palette_bank: int = 0,
+        paint_residual: bool = False,
     ):
         super().__init__()
         widths = tuple(widths)
+        _check_paint_residual(palette_bank, paint_residual)
         extra = 3 if palette_bank else 0
         labels = [num_classes + extra] + [sfm_channels + extra] * (len(widths) - 1)
-        self.trunk = _SPADETrunk(z_dim, widths, resolution, labels, spade_hidden, spectral_norm)
+        self.trunk = _SPADETrunk(z_dim, widths, resolution, labels, spade_hidden, spectral_norm, paint_residual)
         self.to_masks = nn.ModuleList(ToMask(w, num_classes) for w in widths[:-1])
         self.sfms = nn.ModuleList(SemanticFusionModule(num_classes, sfm_channels) for _ in widths[:-1])
         self.palette = PaletteStyle(num_classes, palette_bank) if palette_bank else None
@@ -210,7 +231,7 @@ class SSGANGenerator(ModelMixin, ConfigMixin):
                 intermediate.append(m)
                 condition = self.sfms[i](m, masks)
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return self.trunk.rgb(x), intermediate
+        return self.trunk.rgb(x, painted if self.config.paint_residual else None), intermediate
 
 
 class SPADEGenerator(ModelMixin, ConfigMixin):
@@ -228,11 +249,13 @@ class SPADEGenerator(ModelMixin, ConfigMixin):
         spade_hidden: int = 64,
         spectral_norm: bool = True,
         palette_bank: int = 0,
+        paint_residual: bool = False,
     ):
         super().__init__()
         widths = tuple(widths)
+        _check_paint_residual(palette_bank, paint_residual)
         labels = [num_classes + (3 if palette_bank else 0)] * len(widths)
-        self.trunk = _SPADETrunk(z_dim, widths, resolution, labels, spade_hidden, spectral_norm)
+        self.trunk = _SPADETrunk(z_dim, widths, resolution, labels, spade_hidden, spectral_norm, paint_residual)
         self.palette = PaletteStyle(num_classes, palette_bank) if palette_bank else None
 
     def forward(self, masks: torch.Tensor, z: torch.Tensor | None = None, generator: torch.Generator | None = None,
@@ -244,7 +267,7 @@ class SPADEGenerator(ModelMixin, ConfigMixin):
             x = block(x, masks if painted is None else _with_paint(masks, painted, x.shape[-1]))
             if i < len(self.trunk.blocks) - 1:
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
-        return self.trunk.rgb(x), []
+        return self.trunk.rgb(x, painted if self.config.paint_residual else None), []
 
 
 class StyleEncoder(ModelMixin, ConfigMixin):

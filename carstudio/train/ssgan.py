@@ -109,6 +109,7 @@ class SSGANHyperparameters:
     lambda_kl: float = 0.05
     # colour (issue 19); the defaults keep the seed's objective
     palette_bank: int = 0  # > 0: palette-conditioned G and D; this many training palettes stored for style seeds
+    paint_residual: bool = False  # palette models: G's RGB head corrects the flat paint instead of drawing from nothing
     lambda_l1: float = 0.0  # pixel L1 (pix2pix) in G's loss
     lambda_mask: float = 0.0  # SSGAN: BCE of the SFM's ToMask outputs m_i against the true part masks
     ema_decay: float = 0.0  # > 0: EMA of G (samples and export use it)
@@ -138,7 +139,7 @@ def check_options(o: SSGANTrainOptions) -> None:
 
 def build_generator(o: SSGANTrainOptions) -> SSGANGenerator | SPADEGenerator:
     common = dict(z_dim=o.z_dim, widths=tuple(o.widths), resolution=o.resolution, spade_hidden=o.spade_hidden,
-                  palette_bank=o.palette_bank)
+                  palette_bank=o.palette_bank, paint_residual=o.paint_residual)
     if o.model == "ssgan":
         return SSGANGenerator(sfm_channels=o.sfm_channels, **common)
     return SPADEGenerator(**common)

@@ -242,3 +242,23 @@ def test_intermediate_mask_bce_on_known_inputs():
     expected = (2 * math.log(2) + (NUM_PARTS - 2) * -math.log(1 - 1e-3)) / NUM_PARTS
     assert intermediate_mask_bce([m], one_hot_masks(split)).item() == pytest.approx(expected, rel=1e-4)
     assert intermediate_mask_bce([], target).item() == 0
+
+
+@pytest.mark.parametrize("family", [SSGANGenerator, SPADEGenerator])
+def test_paint_residual_generator_starts_at_the_paint_and_learns_from_there(family):
+    torch.manual_seed(0)
+    extra = dict(sfm_channels=8) if family is SSGANGenerator else {}
+    model = family(**TINY, **extra, palette_bank=4, paint_residual=True).eval()
+    masks = one_hot_masks(torch.randint(0, NUM_PARTS, (2, 16, 16), generator=torch.Generator().manual_seed(1)))
+    palettes = torch.rand(2, NUM_PARTS, 3, generator=torch.Generator().manual_seed(2)) * 1.6 - 0.8
+    image, _ = model(masks, generator=torch.Generator().manual_seed(0), palettes=palettes)
+    torch.testing.assert_close(image, paint(masks, palettes), atol=1e-5, rtol=0)
+    # a non-zero head moves the output away from the paint: the residual is trained, not fixed
+    torch.nn.init.normal_(model.trunk.to_rgb.weight, std=0.1)
+    moved, _ = model(masks, generator=torch.Generator().manual_seed(0), palettes=palettes)
+    assert (moved - image).abs().mean() > 1e-3 and moved.abs().max() < 1
+
+
+def test_paint_residual_needs_a_palette_model():
+    with pytest.raises(ValueError, match="paint_residual"):
+        SPADEGenerator(**TINY, paint_residual=True)
