@@ -8,6 +8,10 @@ one-hot; the dropdown). The region masks come from the RoI-block, `carstudio.dat
 Generator (sections 3.3-3.5, figure 3.5), a U-Net:
 - input: the image with the region erased, x * (1 - RoI), and the RoI itself (4 channels);
   with `prefill` (not the thesis) the region holds `coarse_fill` instead of zeros (see there);
+  with `fill_residual` (not the thesis; needs `prefill`, no output norm) the RGB head corrects
+  that pre-fill in tanh's pre-activation space, zero-initialised, so G starts at the smooth
+  pre-fill (no speckle) and learns shading and structure on top of it, as issue 19's
+  `paint_residual` does for SPADE;
 - encoder: `len(encoder_widths)` gated convolutions (eq. 2.11) of stride 2, each followed by
   instance norm (affine) and LeakyReLU(0.2), so R -> R/2 -> ... -> s = R / 2**L;
 - its last layer (a 3x3 conv) gives mu and log sigma^2 as (style_channels, s, s) maps, read as
@@ -58,6 +62,10 @@ from torch import nn
 from .layers import HE_GAIN, ControlledDenorm, EqualizedConv2d, EqualizedLinear, GatedConv2d
 
 IMAGE_CHANNELS = 3
+
+
+# atanh(+-0.96) ~ +-1.95: white and black pre-fills stay reachable without huge pre-activations.
+FILL_CLAMP = 0.96
 
 
 def complete(generated: torch.Tensor, real: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -142,8 +150,11 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
         denorm_hidden: int = 16,
         output_norm: bool = True,
         prefill: bool = False,
+        fill_residual: bool = False,
     ):
         super().__init__()
+        if fill_residual and (not prefill or output_norm):
+            raise ValueError("fill_residual corrects the pre-fill: it needs prefill=True and output_norm=False")
         encoder_widths, decoder_widths = tuple(encoder_widths), tuple(decoder_widths)
         depth = len(encoder_widths)
         if len(decoder_widths) != depth:
@@ -174,6 +185,9 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
         self.blocks = nn.ModuleList(blocks)
         self.to_rgb = EqualizedConv2d(in_channels, IMAGE_CHANNELS, 3)
         self.out_norm = nn.InstanceNorm2d(IMAGE_CHANNELS, affine=True) if output_norm else nn.Identity()
+        if fill_residual:  # start at the pre-fill exactly; training learns what it lacks
+            nn.init.zeros_(self.to_rgb.weight)
+            nn.init.zeros_(self.to_rgb.bias)
 
     # --- latents ---------------------------------------------------------------------------------
     @property
@@ -198,10 +212,13 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
         return noise, codes, categories
 
     # --- forward ---------------------------------------------------------------------------------
+    def erase(self, images: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        """What G sees: the region zeroed (the thesis) or pre-filled (`prefill`)."""
+        return coarse_fill(images, masks) if self.config.prefill else images * (1 - masks)
+
     def encode(self, images: torch.Tensor, masks: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
         """-> (the input and every encoder level's output, mu, logvar) for the erased image."""
-        erased = coarse_fill(images, masks) if self.config.prefill else images * (1 - masks)
-        x = torch.cat([erased, masks], 1)
+        x = torch.cat([self.erase(images, masks), masks], 1)
         features = [x]
         for block in self.encoder:
             features.append(block(features[-1]))
@@ -216,7 +233,10 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
         x = torch.cat([F.pixel_shuffle(w[:, :, None, None], self.bottleneck), features[-1]], 1)
         for block, skip in zip(self.blocks, reversed(features[:-1])):
             x = torch.cat([_lrelu(block(x, masks, w)), skip], 1)
-        return torch.tanh(self.out_norm(self.to_rgb(x))), mu, logvar
+        out = self.out_norm(self.to_rgb(x))
+        if self.config.fill_residual:
+            out = out + torch.atanh(features[0][:, :IMAGE_CHANNELS].clamp(-FILL_CLAMP, FILL_CLAMP))
+        return torch.tanh(out), mu, logvar
 
 
 class RoIGANDiscriminator(ModelMixin, ConfigMixin):

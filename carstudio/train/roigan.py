@@ -97,6 +97,7 @@ class RoIGANHyperparameters:
     denorm_hidden: int = 16
     output_norm: bool = True  # instance norm before tanh (section 3.5)
     prefill: bool = False  # region pre-filled with coarse_fill instead of zeros (not the thesis; see the model)
+    fill_residual: bool = False  # G's RGB head corrects the pre-fill (needs --prefill true --output-norm false)
     # discriminator and Q head
     d_widths: tuple[int, ...] = (32, 64, 128, 128)
     d_downsamples: int = 2
@@ -174,7 +175,7 @@ def build_generator(o: RoIGANTrainOptions) -> RoIGANGenerator:
         resolution=o.resolution, encoder_widths=tuple(o.encoder_widths), decoder_widths=tuple(o.decoder_widths),
         noise_dim=o.noise_dim, num_codes=o.num_codes, num_categories=o.num_categories,
         style_channels=o.style_channels, mapping_layers=o.mapping_layers, denorm_hidden=o.denorm_hidden,
-        output_norm=o.output_norm, prefill=o.prefill)
+        output_norm=o.output_norm, prefill=o.prefill, fill_residual=o.fill_residual)
 
 
 def build_discriminator(o: RoIGANTrainOptions) -> tuple[RoIGANDiscriminator, RoIGANQHead]:
@@ -382,6 +383,7 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
         f"U-Net with gated-conv encoder widths {list(o.encoder_widths)}, two-branch upsample blocks "
         f"{list(o.decoder_widths)} with controlled denormalization layers"
         f"{'; the region is pre-filled with masked means of its surroundings (coarse_fill; not in the thesis)' if o.prefill else ''}"
+        f"{', and the output is a learnt correction of that pre-fill (fill_residual; not in the thesis)' if o.fill_residual else ''}"
         f"; {params / 1e6:.2f} M parameters "
         f"({params * 4 / 2**20:.1f} MiB as float32). Use it through "
         "`carstudio.pipelines.roigan.RegionEditPipeline`, which composites the result back into the "

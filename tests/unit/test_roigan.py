@@ -245,3 +245,19 @@ def test_q_head_recovers_codes_of_a_tiny_trained_model():
     assert accuracy > 0.6, accuracy  # chance: 1/3
     # predicting the prior mean 0 gives Var U(-1, 1) = 1/3 per code
     assert mse.max().item() < 1 / 3 and mse.mean().item() < 0.28, mse
+
+
+def test_fill_residual_generator_starts_at_the_prefill_and_learns_from_there():
+    torch.manual_seed(0)
+    g = RoIGANGenerator(**TINY_G, prefill=True, output_norm=False, fill_residual=True)
+    images, masks = torch.rand(2, 3, R, R) * 1.6 - 0.8, sample_rois(2, R, "ellipse", seeded(5))
+    z = g.latent(*g.sample_latents(2, seeded(1)))
+    out = g(images, masks, z)[0]
+    torch.testing.assert_close(out, coarse_fill(images, masks), atol=1e-5, rtol=0)
+    torch.nn.init.normal_(g.to_rgb.weight)  # a trained head moves the fill, and z then matters
+    moved = g(images, masks, z)[0]
+    assert (moved - out).abs().mean() > 1e-3
+    assert not torch.allclose(moved, g(images, masks, g.latent(*g.sample_latents(2, seeded(2))))[0])
+    for bad in (dict(prefill=False, output_norm=False), dict(prefill=True, output_norm=True)):
+        with pytest.raises(ValueError, match="fill_residual"):
+            RoIGANGenerator(**TINY_G, fill_residual=True, **bad)
