@@ -1,6 +1,6 @@
 """One-step SN-GAN training on a tiny synthetic render folder: in-process, resumed, FreezeD
 fine-tuning from the finished run, and with two data-parallel processes through
-`accelerate launch` (CPU, gloo)."""
+`accelerate launch` (CPU, gloo); the same for the blend tab's encoder and 64 -> 128 upsampler."""
 
 import json
 import shutil
@@ -108,3 +108,53 @@ def test_encoder_with_two_processes_through_accelerate_launch(tmp_path):
     assert_two_process_checkpoint(run, 1)
     assert "step 1/1" in result.stdout and "latent_mse" in result.stdout
     assert (run / "encoder" / "config.json").is_file()
+
+
+# --- the blend tab's 64 -> 128 upsampler (issue 21's cascade) --------------------------------
+UPSAMPLER_ARGS = ["--resolution", "32", "--widths", "8", "16", "--up-width", "8", "--batch-size", "4",
+                  "--sample-count", "4", "--threads", "1", "--log-every", "1"]
+
+
+def test_upsampler_training_resume_and_export(renders, tmp_path, monkeypatch, capsys, restore_torch_threads):
+    from PIL import Image
+
+    from carstudio import hub
+    from carstudio.models.upsampler import CarUpsampler
+    from carstudio.train.upsampler import main as train_upsampler
+
+    run, export = tmp_path / "up", tmp_path / "weights" / "upsampler-tiny"
+    args = ["--data", str(renders), "--val-data", str(renders), "--out", str(run), "--export", str(export),
+            "--steps", "2", "--sample-every", "1", "--checkpoint-every", "1", "--keep-checkpoints", "3", *UPSAMPLER_ARGS]
+    train_upsampler(args)
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_0000001", "step_0000002"]
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000001.png", "step_0000002.png"]
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [1, 2] and history[-1]["images_seen"] == 8
+    assert set(history[-1]) >= {"model", "bilinear"} and history[-1]["bilinear"]["psnr"] > 0
+    with Image.open(run / "samples" / "step_0000002.png") as grid:  # 4 rows of 4 columns of 32-px pictures
+        assert grid.size == (4 * 32, 4 * 32)
+    options = json.loads((run / "options.json").read_text())
+    assert options["options"]["widths"] == [8, 16] and options["options"]["checker_prob"] == 0.3
+    assert "step 2/2 l1" in capsys.readouterr().out
+
+    # exported with a checksummed card, loadable by name through the hub
+    card = (export / "README.md").read_text()
+    assert "16 -> 32 px" in card and "sha256" in card and "GPL-2+" in card and "| bilinear |" in card
+    monkeypatch.setattr(hub, "WEIGHTS_DIR", tmp_path / "weights")
+    model = hub.load_model(CarUpsampler, "upsampler-tiny").eval()
+    assert model(torch.zeros(1, 3, 16, 16)).shape == (1, 3, 32, 32)
+
+    # resume: drop the last checkpoint, run again, and step 2 must come out the same
+    resumed = tmp_path / "up-resumed"
+    resume_without_last_checkpoint(train_upsampler, args, run, resumed, capsys)
+    assert_same_step_2_weights(run, resumed, ("model.safetensors",))
+
+
+def test_upsampler_with_two_processes_through_accelerate_launch(renders, tmp_path):
+    run = tmp_path / "up"
+    result = launch_two_processes("carstudio.train.upsampler",
+                                  ["--data", str(renders), "--out", str(run), "--steps", "1", *UPSAMPLER_ARGS])
+    assert_two_process_checkpoint(run, 1)
+    assert "step 1/1 l1" in result.stdout and "held-out step 1" in result.stdout
+    assert json.loads((run / "history.jsonl").read_text())["images_seen"] == 8  # 2 processes x batch 4
+    assert (run / "upsampler" / "config.json").is_file()
