@@ -3,9 +3,10 @@ render folders: each render at --resolution is the target, its area downsample b
 random blur, noise, coloured checkerboard and colour speckle (carstudio.augment.degrade) the
 input, the loss pixel L1. Accelerate: one process, or data parallel.
 
-    python -m carstudio.train.upsampler --data data/eval/side-everyday-train-128 \\
-        --val-data data/eval/side-everyday-test-128 --out runs/upsampler-128 --steps 440 \\
-        --export weights/upsampler-side-128
+    python -m carstudio.train.upsampler \\
+        --data data/eval/side-everyday-train-128 data/eval/side-futuristic-train-128 \\
+        --val-data data/eval/side-everyday-test-128 data/eval/side-futuristic-test-128 \\
+        --out runs/upsampler-side-128 --steps 440 --export weights/upsampler-side-128
     ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes 2 --num_machines 1 \\
         --mixed_precision no --dynamo_backend no -m carstudio.train.upsampler --data ... --out ...
 
@@ -73,7 +74,7 @@ class UpsamplerTrainOptions(runs.BookkeepingOptions, UpsamplerHyperparameters, D
     """The degradations, the hyperparameters, then the bookkeeping (see runs.BookkeepingOptions)."""
 
     sample_every: int = 100
-    sample_count: int = 8  # rows of the sample grid (the first of the val_count pairs)
+    sample_count: int = 8  # rows of the sample grid (spread over the val_count pairs)
     checkpoint_every: int = 100
 
 
@@ -93,11 +94,17 @@ def training_pairs(images: torch.Tensor, o: UpsamplerTrainOptions, g: torch.Gene
     return degrade(target, o.scale, o, g), target
 
 
+def spread(count: int, total: int) -> torch.Tensor:
+    """`count` indices spread evenly over range(total) (all of them when count >= total), so that
+    every one of several folders loaded one after the other has its share."""
+    return torch.linspace(0, total - 1, min(count, total)).round().long().unique()
+
+
 def held_out_pairs(run: RunConfig, o: UpsamplerTrainOptions) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first `val_count` renders of --val-data (of --data without it), degraded once with a
+    """`val_count` renders spread over --val-data (over --data without it), degraded once with a
     fixed seed: the same inputs at every evaluation and in every grid."""
-    images = load_images(run.val_data or run.data, o.resolution)[: o.val_count]
-    target = to_float(images)
+    images = load_images(run.val_data or run.data, o.resolution)
+    target = to_float(images[spread(o.val_count, len(images))])
     return degrade(target, o.scale, o, torch.Generator().manual_seed(o.seed + 12345)), target
 
 
@@ -142,7 +149,8 @@ def after_evaluation(run: RunConfig, o: UpsamplerTrainOptions, state: TrainState
         f"{name} L1 {s['l1']:.4f} PSNR {s['psnr']:.2f} SSIM {s['ssim']:.4f}" for name, s in result.items()))
     path = run.out / runs.SAMPLES / f"step_{state.step:07d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    sample_grid(model, inputs[: o.sample_count], target[: o.sample_count], o.scale).save(path)
+    rows = spread(o.sample_count, len(target))
+    sample_grid(model, inputs[rows], target[rows], o.scale).save(path)
 
 
 # --- training --------------------------------------------------------------------------------
