@@ -346,11 +346,14 @@ def windows_table(test: list[Path], generators: list[str], windows: list[str], p
     described = {"Telea": {"what": f"cv2.inpaint TELEA, radius {TELEA_RADIUS}, at the picture's size"}}
     for item in generators:
         name, _, spec = item.rpartition("=")
-        generator = load_generator(spec)
+        generator, checkpoint = load_generator(spec), parse_spec(spec)
+        step = {} if checkpoint is None else {"step": checkpoint.step}  # what RUN@latest was when scored
         for window in windows:
             label = f"RoI-GAN {name or spec} ({window})"
             methods[label] = roigan_edit(RegionEditPipeline(generator, window=window))
-            described[label] = {"generator": spec, "window": window, "resolution": generator.config.resolution}
+            described[label] = {"generator": spec, **step, "window": window,
+                                "resolution": generator.config.resolution}
+            log(f"{label}: {described[label]}")
     pictures = load_images(test, size)
     train = load_images(train_reference, pictures.shape[-1]) if train_reference else None
     net = load_evaluation_network(evalnet) if evalnet else None
