@@ -10,7 +10,8 @@ Inputs are the held-out renders' line sketches made to look hand drawn (fixed se
 by the sketch segmenter into M0 (at the generator's resolution, as the tab does), then generated
 with one z per sample (seed 0). Every generator is scored at its own resolution and also on the
 true part maps ("oracle masks": the gap is what the sketch segmentation stage costs); palette
-models (issue 19) also with the style of the render (its own palette). Scores:
+models (issue 19) and models with a style encoder also with the style of the render (its own
+palette; its encoded z). Scores:
 - the independent yardstick (`carstudio.metrics.independent`): FD-ind, KID, precision/recall
   and density/coverage in the evaluation network's features, against the held-out renders;
 - paired L1/PSNR/SSIM, per-part CIELAB ΔE and sharpness against the render behind each sketch;
@@ -44,9 +45,10 @@ from carstudio.metrics.frechet import frechet
 from carstudio.metrics.independent import EVALNET, load_evaluation_network, pooled_features
 from carstudio.metrics.segmentation import confusion_matrix, iou_per_class, mean_iou
 from carstudio.models.segmenter import PartSegmenter
-from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, one_hot_masks
+from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, StyleEncoder, one_hot_masks
 from carstudio.pipelines.sketch import SEGMENTER_WEIGHTS, SketchToCarPipeline, load_generator as load_shipped_generator
 from carstudio.pipelines.palettes import choose_palettes, is_palette_conditioned
+from carstudio.pipelines.layout import load_style_encoder as load_exported_style_encoder
 from carstudio.pipelines.sketch import load_sketch_segmenter
 
 SKETCH_SEED = 1
@@ -66,6 +68,19 @@ def load_generator(spec: str) -> SSGANGenerator | SPADEGenerator:
     # runs with an EMA of G sample and export it: score that one
     name = "generator_ema" if "generator_ema" in checkpoint.contents() else "generator"
     return checkpoint.load(generator_class, name, config_from_options(generator_class, options))
+
+
+def load_style_encoder(spec: str) -> StyleEncoder | None:
+    """The style encoder (SPADE's VAE) trained beside the generator of `spec`, or None: a
+    checkpoint's `style_encoder`, or an exported folder's `style_encoder/` subfolder."""
+    checkpoint = parse_spec(spec)
+    if checkpoint is None:
+        return load_exported_style_encoder(spec)
+    if "style_encoder" not in checkpoint.contents():
+        return None
+    options = checkpoint.options()
+    config = {"z_dim": options["z_dim"], "widths": tuple(options["encoder_widths"]), "resolution": options["resolution"]}
+    return checkpoint.load(StyleEncoder, "style_encoder", config).eval()
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -97,11 +112,24 @@ def render_palettes(generator, data: HeldOut) -> torch.Tensor | None:
 
 
 @torch.inference_mode()
-def generate(generator, parts: torch.Tensor, seed: int = 0, palettes: torch.Tensor | None = None) -> torch.Tensor:
-    """One z per sample from `seed`; palette models paint with `palettes` or, without them, with
-    palettes drawn from their bank by the same generator (the tab's style seed)."""
+def render_codes(encoder: StyleEncoder | None, data: HeldOut) -> torch.Tensor | None:
+    """Models with a style encoder: each held-out render's z (the mean of its encoded Gaussian,
+    as "style from an example car" does); else None."""
+    if encoder is None:
+        return None
+    return torch.cat([encoder(data.images[i : i + BATCH])[0] for i in range(0, len(data.images), BATCH)])
+
+
+@torch.inference_mode()
+def generate(generator, parts: torch.Tensor, seed: int = 0, palettes: torch.Tensor | None = None,
+             codes: torch.Tensor | None = None) -> torch.Tensor:
+    """One z per sample from `seed` (or `codes`, e.g. encoded from the renders); palette models
+    paint with `palettes` or, without them, with palettes drawn from their bank by the same
+    generator (the tab's style seed)."""
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(len(parts), generator.config.z_dim, generator=g)
+    if codes is not None:
+        z = codes.to(z)
     chosen = choose_palettes(generator, len(parts), g, palettes)
     out = []
     for i in range(0, len(parts), BATCH):
@@ -151,11 +179,13 @@ def score_table(test: list[Path], generators: dict[str, str], sketch_segmenter: 
                     "what": f"training renders {[str(p) for p in train_reference]} vs held-out"}
                 log(f"{resolution} px floor: FD-ind {result['floors'][str(resolution)]['fd_ind']:.1f}")
         data, predicted, real = cache[resolution]
-        palettes = render_palettes(generator, data)
-        styles = [("seed 0", None)] + ([("style of the render", palettes)] if palettes is not None else [])
+        palettes, codes = render_palettes(generator, data), render_codes(load_style_encoder(spec), data)
+        styles = [("seed 0", None, None)]
+        if palettes is not None or codes is not None:
+            styles.append(("style of the render", palettes, codes))
         for masks, parts in (("predicted from sketch", predicted), ("oracle (true part map)", data.parts)):
-            for style, chosen in styles:
-                images = generate(generator, parts, 0, chosen)
+            for style, chosen, z in styles:
+                images = generate(generator, parts, 0, chosen, z)
                 label, fd_seg = frechet(images, data.images, feature_segmenter, inception_weights)
                 row = {"generator": name, "spec": spec, "class": type(generator).__name__, "resolution": resolution,
                        "masks": masks, "style": style, **distribution_row(real, pooled_features(net, images, BATCH)),

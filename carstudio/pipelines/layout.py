@@ -186,16 +186,21 @@ def load_layout_generator(name_or_path: str | Path) -> StyleGANGenerator:
     return load_model(StyleGANGenerator, name_or_path).eval()
 
 
+def load_style_encoder(name_or_path: str | Path) -> StyleEncoder | None:
+    """The style encoder saved beside a SPADE/SSGAN generator (its `style_encoder/` subfolder), from
+    a local folder or a name under weights/ (checksum-verified); None when it has none."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return StyleEncoder.from_pretrained(path / STYLE_ENCODER).eval() if (path / STYLE_ENCODER).is_dir() else None
+    name = str(name_or_path)
+    if not (model_dir(name) / STYLE_ENCODER).is_dir():
+        return None
+    return load_pretrained(StyleEncoder, name, subfolder=STYLE_ENCODER).eval()
+
+
 def load_renderer(name_or_path: str | Path) -> tuple[SPADEGenerator, StyleEncoder | None]:
     """(SPADE generator, its style encoder when the folder has one) from a local folder or a
     name under weights/ (checksum-verified)."""
     path = Path(name_or_path)
-    if path.is_dir():
-        encoder = StyleEncoder.from_pretrained(path / STYLE_ENCODER) if (path / STYLE_ENCODER).is_dir() else None
-        return SPADEGenerator.from_pretrained(path).eval(), encoder
-    name = str(name_or_path)
-    spade = load_pretrained(SPADEGenerator, name)
-    encoder = None
-    if (model_dir(name) / STYLE_ENCODER).is_dir():
-        encoder = load_pretrained(StyleEncoder, name, subfolder=STYLE_ENCODER)
-    return spade.eval(), encoder
+    spade = SPADEGenerator.from_pretrained(path) if path.is_dir() else load_pretrained(SPADEGenerator, str(name_or_path))
+    return spade.eval(), load_style_encoder(name_or_path)

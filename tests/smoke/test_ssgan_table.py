@@ -10,7 +10,7 @@ from carstudio.data.parts import NUM_PARTS
 from carstudio.evaluate.ssgan import main, markdown_table, score_table
 from carstudio.models.evalnet import CarAttributeNet
 from carstudio.models.segmenter import PartSegmenter
-from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator
+from carstudio.models.ssgan import SPADEGenerator, SSGANGenerator, StyleEncoder
 from tests.smoke.helpers import SIZE, write_render_folder
 
 
@@ -27,6 +27,9 @@ def setup(tmp_path_factory):
         palette.palette.bank.copy_(torch.rand(8, NUM_PARTS, 3) * 2 - 1)
     palette.save_pretrained(root / "palette")
     SPADEGenerator(**tiny).save_pretrained(root / "plain")
+    # a renderer with SPADE's style encoder, saved as the trainer exports it (a style_encoder/ subfolder)
+    SPADEGenerator(**tiny).save_pretrained(root / "encoded")
+    StyleEncoder(z_dim=8, widths=(8, 8, 8), resolution=SIZE).save_pretrained(root / "encoded" / "style_encoder")
     return root, test
 
 
@@ -54,3 +57,14 @@ def test_command_writes_the_json(setup, tmp_path):
     main(["table", "--test", str(test), "--generator", f"p={root / 'palette'}", "--sketch-segmenter",
           str(root / "seg"), "--evalnet", str(root / "evalnet"), "--json", str(out)])
     assert len(json.loads(out.read_text())["rows"]) == 4
+
+
+def test_a_style_encoder_gives_the_style_of_the_render_its_encoded_z(setup):
+    root, test = setup
+    result = score_table([test], {"encoded": str(root / "encoded")}, str(root / "seg"), None, [], None,
+                         evalnet=str(root / "evalnet"), log=lambda _: None)
+    rows = {(r["masks"], r["style"]): r for r in result["rows"]}
+    oracle = "oracle (true part map)"
+    assert set(rows) == {(m, s) for m in ("predicted from sketch", oracle) for s in ("seed 0", "style of the render")}
+    # z from the encoder, not from the seed: the images differ (a plain SPADE uses z, so this can fail)
+    assert rows[(oracle, "seed 0")]["l1"] != rows[(oracle, "style of the render")]["l1"]
