@@ -183,11 +183,16 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
             blocks.append(UpsampleBlock(in_channels, c_out, denorm_hidden, w_dim))
             in_channels = c_out + skip
         self.blocks = nn.ModuleList(blocks)
-        self.to_rgb = EqualizedConv2d(in_channels, IMAGE_CHANNELS, 3)
         self.out_norm = nn.InstanceNorm2d(IMAGE_CHANNELS, affine=True) if output_norm else nn.Identity()
-        if fill_residual:  # start at the pre-fill exactly; training learns what it lacks
+        if fill_residual:
+            # Start at the pre-fill exactly; training learns what it lacks. A plain conv, not an
+            # equalized one: a zero-initialised equalized head moves by lr / sqrt(fan_in) a step
+            # and left the fills at the pre-fill for 2,400 images of the first windowed run.
+            self.to_rgb = nn.Conv2d(in_channels, IMAGE_CHANNELS, 3, padding=1)
             nn.init.zeros_(self.to_rgb.weight)
             nn.init.zeros_(self.to_rgb.bias)
+        else:
+            self.to_rgb = EqualizedConv2d(in_channels, IMAGE_CHANNELS, 3)
 
     # --- latents ---------------------------------------------------------------------------------
     @property
