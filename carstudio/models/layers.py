@@ -44,6 +44,14 @@ def maybe_spectral_norm(module: nn.Module, enabled: bool) -> nn.Module:
     return nn.utils.parametrizations.spectral_norm(module) if enabled else module
 
 
+def corrected_in_tanh_space(base: torch.Tensor, correction: torch.Tensor, clamp: float = 0.96) -> torch.Tensor:
+    """tanh(atanh(base) + correction): a network head that corrects a given picture in [-1, 1]
+    (SSGAN's flat paint, RoI-GAN's pre-fill, the upsampler's bilinear enlargement) instead of
+    drawing from nothing; a zero correction returns `base`. `base` is clamped to +-clamp first
+    (atanh(0.96) ~ 1.95) so white and black stay within reach of a modest correction."""
+    return torch.tanh(torch.atanh(base.clamp(-clamp, clamp)) + correction)
+
+
 def binomial_blur(x: torch.Tensor) -> torch.Tensor:
     """The 3x3 binomial low-pass [1, 2, 1]^T [1, 2, 1] / 16 per channel, reflect-padded (same
     size): the anti-aliasing filter put before strided convs."""

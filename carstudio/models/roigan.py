@@ -59,13 +59,9 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
-from .layers import HE_GAIN, ControlledDenorm, EqualizedConv2d, EqualizedLinear, GatedConv2d
+from .layers import HE_GAIN, ControlledDenorm, EqualizedConv2d, EqualizedLinear, GatedConv2d, corrected_in_tanh_space
 
 IMAGE_CHANNELS = 3
-
-
-# atanh(+-0.96) ~ +-1.95: white and black pre-fills stay reachable without huge pre-activations.
-FILL_CLAMP = 0.96
 
 
 def complete(generated: torch.Tensor, real: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
@@ -239,8 +235,8 @@ class RoIGANGenerator(ModelMixin, ConfigMixin):
         for block, skip in zip(self.blocks, reversed(features[:-1])):
             x = torch.cat([_lrelu(block(x, masks, w)), skip], 1)
         out = self.out_norm(self.to_rgb(x))
-        if self.config.fill_residual:
-            out = out + torch.atanh(features[0][:, :IMAGE_CHANNELS].clamp(-FILL_CLAMP, FILL_CLAMP))
+        if self.config.fill_residual:  # features[0] holds the pre-filled picture and the RoI
+            return corrected_in_tanh_space(features[0][:, :IMAGE_CHANNELS], out), mu, logvar
         return torch.tanh(out), mu, logvar
 
 

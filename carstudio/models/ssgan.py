@@ -41,7 +41,7 @@ from torch import nn
 from carstudio.data.palette import draw_palettes, paint
 from carstudio.data.parts import BACKGROUND, NUM_PARTS
 
-from .layers import SPADEResBlock, binomial_blur, maybe_spectral_norm
+from .layers import SPADEResBlock, binomial_blur, corrected_in_tanh_space, maybe_spectral_norm
 
 
 def foreground(masks: torch.Tensor) -> torch.Tensor:
@@ -115,13 +115,7 @@ class _SPADETrunk(nn.Module):
         """RGB in [-1, 1]; with `base` (the paint) the conv predicts a correction in tanh's
         pre-activation space, so G starts from the flat paint and learns shading and detail."""
         out = self.to_rgb(F.leaky_relu(x, 0.2))
-        if base is not None:
-            out = out + torch.atanh(base.clamp(-PAINT_CLAMP, PAINT_CLAMP))
-        return torch.tanh(out)
-
-
-# atanh(+-0.96) ~ +-1.95: a pure-white or pure-black paint stays reachable without a huge pre-activation.
-PAINT_CLAMP = 0.96
+        return torch.tanh(out) if base is None else corrected_in_tanh_space(base, out)
 
 
 def _latent(model: nn.Module, masks: torch.Tensor, z: torch.Tensor | None, generator: torch.Generator | None,

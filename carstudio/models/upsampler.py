@@ -26,6 +26,7 @@ from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
 
+from .layers import corrected_in_tanh_space
 from .segmenter import PartSegmenter
 
 # atanh(0.98) ~ 2.3: pure white or black stays within reach of a modest correction, and tanh's
@@ -82,4 +83,4 @@ class CarUpsampler(ModelMixin, ConfigMixin):
             h = F.interpolate(h, size=guide.shape[-2:], mode="bilinear", align_corners=False)
             h = F.relu(conv(torch.cat([h, guide], dim=1)))
         base = bilinear_upsample(x, self.config.scale)
-        return torch.tanh(torch.atanh(base.clamp(-BASE_CLAMP, BASE_CLAMP)) + self.to_rgb(h))
+        return corrected_in_tanh_space(base, self.to_rgb(h), BASE_CLAMP)
