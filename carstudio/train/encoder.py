@@ -138,9 +138,7 @@ def train(run: RunConfig, o: EncoderTrainOptions, log=print) -> TrainState:
 
 
 def export(run: RunConfig, o: EncoderTrainOptions, state: TrainState, say=print) -> Path:
-    encoder = ResNet18Encoder.from_pretrained(run.out / ENCODER)
-    run.export.mkdir(parents=True, exist_ok=True)
-    encoder.save_pretrained(run.export, safe_serialization=True)
+    encoder = runs.export_weights(ResNet18Encoder, run.out / ENCODER, run.export)
     params = sum(p.numel() for p in encoder.parameters())
     write_model_card(run.export, "\n".join([
         f"# {run.export.name}: ResNet-18 encoder for "

@@ -147,9 +147,7 @@ def train(run: RunConfig, o: EvalNetTrainOptions, log=print) -> TrainState:
 
     model.train()
     while state.step < o.steps:
-        epoch, offset = divmod(state.step, len(loader))
-        loader.set_epoch(epoch)
-        batches = accelerator.skip_first_batches(loader, offset) if offset else loader
+        batches = runs.batches_from(accelerator, loader, state.step)
         tick = time.perf_counter()
         for batch in batches:
             g = torch.Generator().manual_seed(o.seed * 1_000_003 + state.step * 101 + accelerator.process_index)

@@ -407,9 +407,7 @@ def model_card(run: RunConfig, o: RoIGANTrainOptions, state: TrainState, model: 
 
 
 def export(run: RunConfig, o: RoIGANTrainOptions, state: TrainState) -> Path:
-    model = RoIGANGenerator.from_pretrained(run.out / GENERATOR)
-    run.export.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(run.export, safe_serialization=True)
+    model = runs.export_weights(RoIGANGenerator, run.out / GENERATOR, run.export)
     write_model_card(run.export, model_card(run, o, state, model))
     return run.export
 
@@ -439,10 +437,8 @@ def run_loop(accelerator, run, o, state, models, optimizers, perceptual, loader,
         model.train()
     perceptual.train()
     while state.step < o.steps:
-        epoch, offset = divmod(state.step, len(loader))
-        loader.set_epoch(epoch)
         tick = time.perf_counter()
-        for (images,) in (accelerator.skip_first_batches(loader, offset) if offset else loader):
+        for (images,) in runs.batches_from(accelerator, loader, state.step):
             rng = runs.step_generator(o.seed, state.step, accelerator.process_index)
             batch = prepare_batch(images, o, raw_g, rng)
             losses = train_step(accelerator, models, optimizers, perceptual, batch, o, rng)

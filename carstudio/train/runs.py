@@ -235,6 +235,24 @@ def resume(accelerator, run_dir: Path, fresh_state: TrainState, say: Callable[[s
 
 
 # --- after each step of a GAN with an EMA generator (SN-GAN, StyleGAN) -----------------------
+def batches_from(accelerator, loader, position: int):
+    """The loader's batches from `position` (batches the run has drawn so far): the epoch is set so
+    a resumed run shuffles as an uninterrupted one would, and the batches this epoch already gave
+    are skipped."""
+    epoch, offset = divmod(position, len(loader))
+    loader.set_epoch(epoch)
+    return accelerator.skip_first_batches(loader, offset) if offset else loader
+
+
+def export_weights(model_class: type, source: Path, export: Path):
+    """The model saved at `source` (a run's final weights) copied to `export` as safetensors;
+    returned for the model card."""
+    model = model_class.from_pretrained(source)
+    export.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(export, safe_serialization=True)
+    return model
+
+
 def fixed_latents(o: Any) -> torch.Tensor:
     """The sample grids' codes: `o.sample_count` of them, `o.z_dim` wide, from `o.seed`."""
     return torch.randn(o.sample_count, o.z_dim, generator=torch.Generator().manual_seed(o.seed + 12345))

@@ -165,9 +165,7 @@ def pretraining_data(init_from: Path | None) -> list[Path]:
 
 def export(run: RunConfig, o: SNGANTrainOptions, state: TrainState, say=print) -> Path:
     """The EMA generator (safetensors) with a model card, ready for `load_pretrained`."""
-    ema = SNGANGenerator.from_pretrained(run.out / MODELS / "generator_ema")
-    run.export.mkdir(parents=True, exist_ok=True)
-    ema.save_pretrained(run.export, safe_serialization=True)
+    ema = runs.export_weights(SNGANGenerator, run.out / MODELS / "generator_ema", run.export)
     params = sum(p.numel() for p in ema.parameters())
     data_lines, cars = data_summary(list(run.data) + pretraining_data(run.init_from))
     body = "\n".join([
@@ -237,9 +235,7 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
     g.train(), d.train()
     batches_per_step = o.d_steps
     while state.step < o.steps:
-        epoch, offset = divmod(state.step * batches_per_step, len(loader))
-        loader.set_epoch(epoch)
-        batches = iter(accelerator.skip_first_batches(loader, offset) if offset else loader)
+        batches = iter(runs.batches_from(accelerator, loader, state.step * batches_per_step))
         tick = time.perf_counter()
         while state.step < o.steps:
             reals = [next(batches, None) for _ in range(batches_per_step)]

@@ -270,9 +270,7 @@ def sample_grid(generator, batch: Batch, seed: int) -> Image.Image:
 
 def export(run: RunConfig, o: SSGANTrainOptions, state: TrainState) -> Path:
     generator_class = SSGANGenerator if o.model == "ssgan" else SPADEGenerator
-    model = generator_class.from_pretrained(run.out / (GENERATOR_EMA if o.ema_decay else GENERATOR))
-    run.export.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(run.export, safe_serialization=True)
+    model = runs.export_weights(generator_class, run.out / (GENERATOR_EMA if o.ema_decay else GENERATOR), run.export)
     if o.style_encoder:
         StyleEncoder.from_pretrained(run.out / STYLE_ENCODER).save_pretrained(run.export / STYLE_ENCODER)
     data_lines, cars = data_summary(run.data)
@@ -351,10 +349,8 @@ def train(run: RunConfig, o: SSGANTrainOptions, log=print) -> TrainState:
     if encoder is not None:
         encoder.train()
     while state.step < o.steps:
-        epoch, offset = divmod(state.step, len(loader))
-        loader.set_epoch(epoch)
         tick = time.perf_counter()
-        for batch in (accelerator.skip_first_batches(loader, offset) if offset else loader):
+        for batch in runs.batches_from(accelerator, loader, state.step):
             g = runs.step_generator(o.seed, state.step, accelerator.process_index)
             losses = train_step(accelerator, (generator, encoder), discriminator, opt_g, opt_d, perceptual,
                                 prepare_batch(batch, o, segmenter, g, fallback), g, o)

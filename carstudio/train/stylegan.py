@@ -330,9 +330,7 @@ def run_loop(accelerator, run, o, state, g, d, ema, opt_g, opt_d, loader, say) -
     num_ws, global_batch = raw_g.num_ws, o.batch_size * accelerator.num_processes
     g.train(), d.train()
     while state.step < o.steps:
-        epoch, offset = divmod(state.step, len(loader))
-        loader.set_epoch(epoch)
-        batches = iter(accelerator.skip_first_batches(loader, offset) if offset else loader)
+        batches = iter(runs.batches_from(accelerator, loader, state.step))
         tick = time.perf_counter()
         for (batch,) in batches:
             rng = runs.step_generator(o.seed, state.step, accelerator.process_index)

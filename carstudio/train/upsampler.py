@@ -176,10 +176,8 @@ def train(run: RunConfig, o: UpsamplerTrainOptions, log=print) -> TrainState:
 
     model.train()
     while state.step < o.steps:
-        epoch, offset = divmod(state.step, len(loader))
-        loader.set_epoch(epoch)
         tick = time.perf_counter()
-        for (batch,) in accelerator.skip_first_batches(loader, offset) if offset else loader:
+        for (batch,) in runs.batches_from(accelerator, loader, state.step):
             g = runs.step_generator(o.seed, state.step, accelerator.process_index)
             inputs, target = training_pairs(batch, o, g)
             output = model(inputs.contiguous(memory_format=torch.channels_last))
@@ -211,9 +209,7 @@ def train(run: RunConfig, o: UpsamplerTrainOptions, log=print) -> TrainState:
 # --- export ----------------------------------------------------------------------------------
 def export(run: RunConfig, o: UpsamplerTrainOptions, state: TrainState, say=print) -> Path:
     """The trained upsampler (fp32 safetensors, ~2 MB) with a model card."""
-    model = CarUpsampler.from_pretrained(run.out / UPSAMPLER)
-    run.export.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(run.export, safe_serialization=True)
+    model = runs.export_weights(CarUpsampler, run.out / UPSAMPLER, run.export)
     params = sum(p.numel() for p in model.parameters())
     train_lines, train_cars = data_summary(run.data)
     val_lines, val_cars = data_summary(run.val_data)
