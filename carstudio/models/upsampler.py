@@ -82,5 +82,5 @@ class CarUpsampler(ModelMixin, ConfigMixin):
             guide = bilinear_upsample(x, 2 ** (i + 1))
             h = F.interpolate(h, size=guide.shape[-2:], mode="bilinear", align_corners=False)
             h = F.relu(conv(torch.cat([h, guide], dim=1)))
-        base = bilinear_upsample(x, self.config.scale)
-        return corrected_in_tanh_space(base, self.to_rgb(h), BASE_CLAMP)
+        # the last stage's guide is the input enlarged by `scale`: the picture the head corrects
+        return corrected_in_tanh_space(guide, self.to_rgb(h), BASE_CLAMP)
